@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: end-to-end benchmark of the relay on Node.
+ * Three processes: a webhook sink, the relay (durable, synchronous=FULL by default) and a load generator.
+ * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
+ * Phase 2 (latency): open-loop at a fixed offered rate; p50/p99 ingest-ack and p99 end-to-end latency.
+ * Prints the results and writes them as JSON to bench-results/.
+ * Options: --total N --concurrency C --rate R --seconds S --method-concurrency M --synchronous FULL|NORMAL --out DIR
+ *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    total: { type: 'string', default: '60000' },
+    concurrency: { type: 'string', default: '64' },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '10' },
+    'method-concurrency': { type: 'string', default: '64' },
+    synchronous: { type: 'string', default: 'FULL' },
+    out: { type: 'string', default: 'bench-results' },
+    'node-args': { type: 'string', default: '' },
+  },
+});
+const num = (k: keyof typeof opt) => Number(opt[k]);
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const root = new URL('..', import.meta.url).pathname;
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function forkTs(file: string): Promise<{ child: ChildProcess; first: Record<string, unknown> }> {
+  const child = fork(join(root, file), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, first: m as Record<string, unknown> }));
+    child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
+  });
+}
+
+function ask<T>(child: ChildProcess, msg: unknown): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as T));
+    child.send(msg as object);
+  });
+}
+
+interface SinkStats { count: number; unique: number; lastAt: number; e2e: number[] }
+interface LoadResult { sent: number; ok: number; failed: number; elapsedMs: number; ack: number[] }
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return r2(kb / 1024);
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-bench-'));
+  const { child: sink, first } = await forkTs('scripts/bench/sink.ts');
+  const sinkPort = first.ready as number;
+  const port = await freePort();
+  const settings = {
+    total: num('total'),
+    load_concurrency: num('concurrency'),
+    latency_rate: num('rate'),
+    latency_seconds: num('seconds'),
+    method_concurrency: num('method-concurrency'),
+    synchronous: opt.synchronous,
+    runtime: `node ${process.version}`,
+    cpus: cpus().length,
+    mem_gib: Math.round(totalmem() / 2 ** 30),
+  };
+  const configFile = join(dir, 'tocsin.yaml');
+  writeFileSync(
+    configFile,
+    [
+      `listen: 127.0.0.1:${port}`,
+      `data_dir: ${join(dir, 'data')}`,
+      'log_level: warn',
+      `database: { synchronous: ${opt.synchronous} }`,
+      'methods:',
+      `  sink: { type: webhook, url: "http://127.0.0.1:${sinkPort}/hook", concurrency: ${settings.method_concurrency} }`,
+      'routes:',
+      '  - methods: [sink]',
+      '',
+    ].join('\n'),
+  );
+  const relay = spawn(process.execPath, [...(opt['node-args'] ? opt['node-args'].split(' ') : []), '--import', 'tsx', join(root, 'src/main.ts'), 'serve', '--config', configFile], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) break;
+      } catch {
+        if (i > 200) throw new Error('relay did not start');
+        await sleep(50);
+      }
+    }
+    const { child: load } = await forkTs('scripts/bench/load.ts');
+    let expected = 0;
+
+    const waitDelivered = async (target: number, timeoutMs: number): Promise<SinkStats> => {
+      const deadline = now() + timeoutMs;
+      for (;;) {
+        const s = await ask<SinkStats>(sink, { cmd: 'stats' });
+        if (s.unique >= target) return s;
+        if (now() > deadline) throw new Error(`only ${s.unique} of ${target} delivered in time`);
+        await sleep(20);
+      }
+    };
+
+    // Warm-up (JIT, connection pools, SQLite page cache).
+    await ask<LoadResult>(load, { url, mode: 'max', phase: 'warmup', total: 3000, concurrency: settings.load_concurrency });
+    expected += 3000;
+    await waitDelivered(expected, 60_000);
+
+    // Phase 1: throughput.
+    const t0 = now();
+    const tp = await ask<LoadResult>(load, { url, mode: 'max', phase: 'throughput', total: settings.total, concurrency: settings.load_concurrency });
+    expected += tp.ok;
+    const tpSink = await waitDelivered(expected, 120_000);
+    const deliveredPerSec = tp.ok / ((tpSink.lastAt - t0) / 1000);
+
+    // Phase 2: latency at a fixed offered rate.
+    const lat = await ask<LoadResult>(load, { url, mode: 'rate', phase: 'latency', rate: settings.latency_rate, seconds: settings.latency_seconds, concurrency: 256 });
+    expected += lat.ok;
+    const latSink = await waitDelivered(expected, 120_000);
+
+    const result = {
+      date: new Date().toISOString(),
+      target: 'node',
+      settings,
+      throughput: {
+        alarms: tp.sent,
+        accepted: tp.ok,
+        failed: tp.failed,
+        accepted_per_sec: Math.round(tp.ok / (tp.elapsedMs / 1000)),
+        delivered_per_sec_end_to_end: Math.round(deliveredPerSec),
+        ack_p50_ms: r2(percentile(tp.ack, 50)),
+        ack_p99_ms: r2(percentile(tp.ack, 99)),
+      },
+      latency: {
+        offered_per_sec: settings.latency_rate,
+        alarms: lat.sent,
+        accepted: lat.ok,
+        failed: lat.failed,
+        achieved_per_sec: Math.round(lat.ok / (lat.elapsedMs / 1000)),
+        ack_p50_ms: r2(percentile(lat.ack, 50)),
+        ack_p99_ms: r2(percentile(lat.ack, 99)),
+        ack_max_ms: r2(Math.max(...lat.ack)),
+        end_to_end_p50_ms: r2(percentile(latSink.e2e, 50)),
+        end_to_end_p99_ms: r2(percentile(latSink.e2e, 99)),
+      },
+      relay_peak_rss_mib: peakRssMiB(relay.pid!),
+      duplicates_at_sink: latSink.count - latSink.unique,
+    };
+    load.kill();
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(opt.out!, { recursive: true });
+    const file = join(opt.out!, `bench-node-${result.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(opt.out!, 'latest-node.json'), JSON.stringify(result, null, 2) + '\n');
+    console.log(`written to ${file}`);
+  } finally {
+    relay.kill('SIGTERM');
+    sink.kill();
+    await sleep(300);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

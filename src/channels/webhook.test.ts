@@ -1,0 +1,192 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebhookMethodConfig, RetryPolicy } from '../config/types.ts';
+import type { Delivery } from '../domain/notification.ts';
+import { Secret } from '../lib/secret.ts';
+import type { ChannelDeps, HttpClient } from './types.ts';
+import { buildWebhookRequest, createWebhookChannel } from './webhook.ts';
+
+const NOW = Date.parse('2024-03-01T12:00:00.500Z');
+const SIGNING = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+const delivery: Delivery = {
+  notificationId: 'ntf_01HQ00000000000000000000',
+  attempt: 2,
+  method: 'ops-hook',
+  createdAt: NOW - 60_000,
+  alarm: {
+    id: 'alm_01HQ00000000000000000000',
+    source: 'zeebe',
+    name: 'IncidentCreated',
+    severity: 'error',
+    status: 'firing',
+    summary: 'Job failed',
+    labels: { env: 'prod' },
+    annotations: {},
+    occurredAt: Date.parse('2024-03-01T11:59:00Z'),
+    receivedAt: Date.parse('2024-03-01T11:59:01Z'),
+    dedupKey: 'abc123',
+    details: { key: '2251799813685249' },
+  },
+};
+
+const EXPECTED_BODY =
+  '{"version":"1","notification_id":"ntf_01HQ00000000000000000000","attempt":2,"method":"ops-hook",' +
+  '"alarm":{"id":"alm_01HQ00000000000000000000","source":"zeebe","name":"IncidentCreated","severity":"error",' +
+  '"status":"firing","summary":"Job failed","description":null,"labels":{"env":"prod"},"annotations":{},' +
+  '"occurred_at":"2024-03-01T11:59:00.000Z","received_at":"2024-03-01T11:59:01.000Z","dedup_key":"abc123",' +
+  '"details":{"key":"2251799813685249"}}}';
+
+function cfg(url: string, extra: Partial<WebhookMethodConfig> = {}): WebhookMethodConfig {
+  return { type: 'webhook', url: new Secret(url), headers: {}, ...extra };
+}
+
+/** The Standard Webhooks verification algorithm, written independently of signing.ts. */
+function verify(secret: string, h: Record<string, string | undefined>, body: string): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const mac = createHmac('sha256', key).update(`${h['webhook-id']}.${h['webhook-timestamp']}.${body}`).digest('base64');
+  return (h['webhook-signature'] ?? '').split(' ').includes(`v1,${mac}`);
+}
+
+test('request shape: method, url, every header, exact body', () => {
+  const r = buildWebhookRequest(cfg('https://h.example/hook?k=1'), delivery, NOW);
+  assert.equal(r.method, 'POST');
+  assert.equal(r.url, 'https://h.example/hook?k=1');
+  assert.equal(r.body, EXPECTED_BODY);
+  assert.deepEqual(r.headers, {
+    'content-type': 'application/json',
+    'user-agent': 'tocsin',
+    'idempotency-key': 'ntf_01HQ00000000000000000000',
+  });
+  assert.equal(buildWebhookRequest(cfg('https://h.example/'), delivery, NOW, 'tocsin/1.2.3').headers['user-agent'], 'tocsin/1.2.3');
+});
+
+test('bearer token, custom headers, and Standard Webhooks signature', () => {
+  const c = cfg('https://h.example/hook', {
+    headers: { 'X-Team': 'ops', Authorization: 'Basic overridden', 'Webhook-Id': 'nope' },
+    bearerToken: new Secret('tok-123456'),
+    signingSecret: new Secret(SIGNING),
+  });
+  const r = buildWebhookRequest(c, delivery, NOW);
+  assert.deepEqual(Object.keys(r.headers).sort(), [
+    'authorization', 'content-type', 'idempotency-key', 'user-agent', 'webhook-id', 'webhook-signature', 'webhook-timestamp', 'x-team',
+  ]);
+  assert.equal(r.headers['x-team'], 'ops');
+  assert.equal(r.headers['authorization'], 'Bearer tok-123456');
+  assert.equal(r.headers['webhook-id'], delivery.notificationId);
+  assert.equal(r.headers['webhook-timestamp'], '1709294400');
+  assert.match(r.headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]{43}=$/);
+  assert.ok(verify(SIGNING, r.headers, r.body));
+  assert.ok(!verify(SIGNING, r.headers, r.body.replace('prod', 'dev')));
+  // webhook-id is stable across retries; the timestamp follows the clock.
+  const later = buildWebhookRequest(c, { ...delivery, attempt: 3 }, NOW + 90_000);
+  assert.equal(later.headers['webhook-id'], delivery.notificationId);
+  assert.equal(later.headers['webhook-timestamp'], '1709294490');
+  assert.ok(verify(SIGNING, later.headers, later.body));
+});
+
+// ---- end to end against a real node:http server ----
+
+const fetchClient: HttpClient = async (req, signal) => {
+  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal });
+  const text = await res.text();
+  return { status: res.status, header: (n) => res.headers.get(n) ?? undefined, bodyExcerpt: text.slice(0, 1024) };
+};
+
+interface Seen { url: string; headers: Record<string, string | undefined>; body: string }
+const seen: Seen[] = [];
+const RETRY_DATE = new Date(NOW + 45_000).toUTCString();
+
+function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+  seen.push({ url: req.url ?? '', headers: req.headers as Record<string, string | undefined>, body });
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const reply = (status: number, text = '', headers: Record<string, string> = {}): void => {
+    res.writeHead(status, headers).end(text);
+  };
+  switch (path) {
+    case '/ok': return reply(200, 'ok');
+    case '/busy': return reply(503, 'busy', { 'retry-after': '7' });
+    case '/limited': return reply(429, 'slow down', { 'retry-after': RETRY_DATE });
+    case '/missing': return reply(404, '<html>\n  <h1>Not   Found</h1>\n</html>');
+    case '/bad': return reply(400, '{"error":"invalid payload"}');
+    case '/slow': return void setTimeout(() => reply(200, 'late'), 5000).unref();
+    case '/echo': return reply(500, `denied: auth=${req.headers.authorization} url=${req.url} full=http://${req.headers.host}${req.url}`);
+    default: return reply(500);
+  }
+}
+
+const server = createServer((req, res) => {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => (body += c));
+  req.on('end', () => handle(req, res, body));
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const retry: RetryPolicy = { maxAttempts: 10, maxAgeMs: 86_400_000, backoffBaseMs: 1000, backoffCapMs: 600_000, retryAfterCapMs: 300_000 };
+const deps: ChannelDeps = { http: fetchClient, clock: { now: () => NOW }, random: () => 0.5, writeLine: () => {} };
+const send = (c: WebhookMethodConfig, signal = new AbortController().signal) =>
+  createWebhookChannel('ops-hook', c, retry, deps).send(delivery, signal);
+
+test('e2e 200 → sent; the server receives the exact body and a verifiable signature', async () => {
+  seen.length = 0;
+  const r = await send(cfg(`${base}/ok`, { signingSecret: new Secret(SIGNING), bearerToken: new Secret('tok-e2e-1') }));
+  assert.deepEqual(r, { outcome: 'sent', status: 200 });
+  const s = seen[0]!;
+  assert.equal(s.body, EXPECTED_BODY);
+  assert.equal(s.headers['content-type'], 'application/json');
+  assert.equal(s.headers['authorization'], 'Bearer tok-e2e-1');
+  assert.equal(s.headers['idempotency-key'], delivery.notificationId);
+  assert.ok(verify(SIGNING, s.headers, s.body));
+});
+
+test('e2e 503 with Retry-After: 7 → retry after 7000 ms', async () => {
+  assert.deepEqual(await send(cfg(`${base}/busy`)), { outcome: 'retry', status: 503, error: 'HTTP 503: busy', retryAfterMs: 7000 });
+});
+
+test('e2e 429 with an HTTP-date Retry-After → retry after the date', async () => {
+  assert.deepEqual(await send(cfg(`${base}/limited`)), { outcome: 'retry', status: 429, error: 'HTTP 429: slow down', retryAfterMs: 44_500 });
+  // (HTTP-dates have whole seconds; the clock is at .500)
+});
+
+test('e2e 404 → permanent with the body excerpt', async () => {
+  assert.deepEqual(await send(cfg(`${base}/missing`)), { outcome: 'permanent', status: 404, error: 'HTTP 404: <html> <h1>Not Found</h1> </html>' });
+});
+
+test('e2e 400 → permanent', async () => {
+  assert.deepEqual(await send(cfg(`${base}/bad`)), { outcome: 'permanent', status: 400, error: 'HTTP 400: {"error":"invalid payload"}' });
+});
+
+test('e2e connection refused (closed port) → retry', async () => {
+  const tmp = createServer();
+  await new Promise<void>((resolve) => tmp.listen(0, '127.0.0.1', resolve));
+  const port = (tmp.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => tmp.close(() => resolve()));
+  assert.deepEqual(await send(cfg(`http://127.0.0.1:${port}/x`)), { outcome: 'retry', error: 'connection refused (ECONNREFUSED)' });
+});
+
+test('e2e slow server + deadline → retry (timeout)', async () => {
+  const started = Date.now();
+  const r = await send(cfg(`${base}/slow`), AbortSignal.timeout(150));
+  assert.deepEqual(r, { outcome: 'retry', error: 'timeout after request deadline' });
+  assert.ok(Date.now() - started < 2000);
+});
+
+test('e2e a 500 echoing the bearer token and URL secrets leaks neither', async () => {
+  const token = 'tok-very-secret-42';
+  const qs = 'qs-secret-value-99';
+  const r = await send(cfg(`${base}/echo?api_key=${qs}`, { bearerToken: new Secret(token) }));
+  assert.equal(r.outcome, 'retry');
+  assert.equal(r.status, 500);
+  const error = r.outcome === 'retry' ? r.error : '';
+  assert.match(error, /^HTTP 500: denied: auth=Bearer <secret> url=/);
+  for (const s of [token, qs, `${base}/echo?api_key=${qs}`]) assert.ok(!error.includes(s), `leaked ${s} in ${error}`);
+});

@@ -1,0 +1,320 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { ConfigError, defaultConfig, loadConfig, parseConfig, readTextFile, type Env } from './index.ts';
+import type { Config, WebhookMethodConfig } from './types.ts';
+
+const noFiles = (path: string): string => {
+  throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+};
+const files = (map: Record<string, string>) => (path: string) => map[path] ?? noFiles(path);
+
+/** The issue lines of the ConfigError thrown for this document. */
+function issuesOf(yaml: string, env: Env = {}, readFile = noFiles): string[] {
+  try {
+    parseConfig(yaml, env, readFile);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    assert.equal(e.message, e.issues.join('\n'));
+    return e.issues;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const tmp = mkdtempSync(join(tmpdir(), 'tocsin-config-'));
+const tokenFile = join(tmp, 'scripts.token');
+writeFileSync(tokenFile, 'scripts-token-789\n');
+
+const EXAMPLE = `
+listen: 127.0.0.1:9095
+data_dir: ./data
+log_level: info
+sources:
+  zeebe:   { token: "\${ZEEBE_TOKEN}" } # in { } a \${...} must be quoted: { } are YAML syntax
+  scripts: { token_file: ${tokenFile} }
+methods:
+  ops-hook:
+    type: webhook
+    url: https://hooks.example/alerts?key=\${HOOK_KEY}
+    headers: { X-Team: ops }
+    bearer_token: bearer-456
+    signing_secret: \${HOOK_SECRET}
+    max_attempts: 5
+    max_age: 2h
+  quiet: { type: log }
+routes:
+  - match: { source: zeebe }
+    methods: [ops-hook]
+  - match: { severity: critical, labels: { team: "~db-.*" } }
+    methods: [ops-hook]
+    continue: true
+  - methods: [log]
+ingest:
+  max_body: 1MiB
+  max_batch: 1000
+  max_pending: 1000000
+  idempotency_ttl: 24h
+  zeebe_severity: error
+database:
+  synchronous: FULL
+  retention: 7d
+delivery:
+  concurrency: 16
+  timeout: 10s
+  max_attempts: 20
+  max_age: 24h
+  backoff_base: 1s
+  backoff_cap: 10m
+  retry_after_cap: 1h
+  batch_size: 256
+  poll_interval: 1s
+  shutdown_grace: 10s
+`;
+const EXAMPLE_ENV = { ZEEBE_TOKEN: 'zeebe-token-123', HOOK_KEY: 'hookkey-000', HOOK_SECRET: SECRET };
+const parseExample = () => parseConfig(EXAMPLE, EXAMPLE_ENV, readTextFile);
+
+const DEFAULT_DELIVERY = {
+  concurrency: 16, timeoutMs: 10_000, maxAttempts: 20, maxAgeMs: 86_400_000,
+  backoffBaseMs: 1000, backoffCapMs: 600_000, retryAfterCapMs: 3_600_000,
+};
+
+test('defaults: an empty document is defaultConfig(), with the documented values', () => {
+  const expected: Config = {
+    listen: { host: '127.0.0.1', port: 9095 },
+    dataDir: './data',
+    logLevel: 'info',
+    sources: [],
+    methods: { log: { name: 'log', settings: { type: 'log' }, delivery: DEFAULT_DELIVERY } },
+    routes: [{ match: { labels: {} }, methods: ['log'], continue: false }],
+    ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, zeebeSeverity: 'error' },
+    database: { synchronous: 'FULL', retentionMs: 604_800_000 },
+    delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000 },
+  };
+  assert.deepEqual(defaultConfig(), expected);
+  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\n']) {
+    assert.deepEqual(parseConfig(doc, {}, noFiles), expected, JSON.stringify(doc));
+  }
+  assert.deepEqual(loadConfig(undefined, {}, noFiles), expected);
+});
+
+test('the documented example parses fully', () => {
+  const c = parseExample();
+  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 9095 });
+  assert.equal(c.dataDir, './data');
+  assert.equal(c.logLevel, 'info');
+  assert.deepEqual(c.sources.map((s) => [s.name, s.token.reveal()]), [
+    ['zeebe', 'zeebe-token-123'],
+    ['scripts', 'scripts-token-789'], // trailing newline trimmed
+  ]);
+  assert.deepEqual(Object.keys(c.methods), ['log', 'ops-hook', 'quiet']);
+  const hook = c.methods['ops-hook']!;
+  const s = hook.settings as WebhookMethodConfig;
+  assert.equal(s.type, 'webhook');
+  assert.equal(s.url.reveal(), 'https://hooks.example/alerts?key=hookkey-000');
+  assert.deepEqual(s.headers, { 'X-Team': 'ops' });
+  assert.equal(s.bearerToken?.reveal(), 'bearer-456');
+  assert.equal(s.signingSecret?.reveal(), SECRET);
+  assert.deepEqual(hook.delivery, { ...DEFAULT_DELIVERY, maxAttempts: 5, maxAgeMs: 7_200_000 });
+  assert.deepEqual(c.methods.quiet, { name: 'quiet', settings: { type: 'log' }, delivery: DEFAULT_DELIVERY });
+  assert.deepEqual(c.methods.log!.settings, { type: 'log' });
+
+  assert.equal(c.routes.length, 3);
+  const [r0, r1, r2] = c.routes;
+  assert.deepEqual([r0!.methods, r0!.continue, Object.keys(r0!.match)], [['ops-hook'], false, ['source', 'labels']]);
+  assert.equal(r0!.match.source!.test('zeebe'), true);
+  assert.equal(r0!.match.source!.test('scripts'), false);
+  assert.deepEqual([r1!.methods, r1!.continue], [['ops-hook'], true]);
+  assert.equal(r1!.match.severity!.source, 'critical');
+  assert.equal(r1!.match.labels.team!.test('db-main'), true);
+  assert.equal(r1!.match.labels.team!.test('web'), false);
+  assert.deepEqual([r2!.methods, r2!.continue, r2!.match.labels], [['log'], false, {}]);
+
+  assert.deepEqual(c.ingest, defaultConfig().ingest);
+  assert.deepEqual(c.database, defaultConfig().database);
+  assert.deepEqual(c.delivery, defaultConfig().delivery);
+});
+
+test('scalar formats: byte sizes, durations, ints from env, [ipv6]:port, lower-case synchronous', () => {
+  const c = parseConfig(
+    'listen: "[::1]:0"\ningest: { max_body: 512KiB }\ndatabase: { synchronous: normal, retention: 1500 }\n' +
+      'delivery: { timeout: 500ms, max_attempts: "${N}" }',
+    { N: '7' },
+    noFiles,
+  );
+  assert.deepEqual(c.listen, { host: '::1', port: 0 });
+  assert.equal(c.ingest.maxBodyBytes, 524_288);
+  assert.equal(parseConfig('ingest: { max_body: 10MB }', {}, noFiles).ingest.maxBodyBytes, 10_000_000);
+  assert.equal(parseConfig('ingest: { max_body: 2048 }', {}, noFiles).ingest.maxBodyBytes, 2048);
+  assert.deepEqual(c.database, { synchronous: 'NORMAL', retentionMs: 1500 });
+  assert.equal(c.delivery.timeoutMs, 500);
+  assert.equal(c.delivery.maxAttempts, 7);
+  assert.equal(c.methods.log!.delivery.maxAttempts, 7);
+});
+
+test('${ENV} substitution applies to string values anywhere; $${ escapes; keys and results are not expanded', () => {
+  const c = parseConfig(
+    [
+      'data_dir: "${BASE}/${SUB}"',
+      'methods:',
+      '  hook: { type: webhook, url: "${URL}", headers: { X-Literal: "$${NOT_A_VAR}", X-Raw: "${RAW}" } }',
+      'routes:',
+      '  - match: { labels: { "${KEY}": "${VAL}" } }',
+      '    methods: ["${M}"]',
+    ].join('\n'),
+    { BASE: '/var/lib', SUB: 'tocsin', URL: 'http://h/x', RAW: '${BASE}', KEY: 'k', VAL: 'v', M: 'hook' },
+    noFiles,
+  );
+  assert.equal(c.dataDir, '/var/lib/tocsin');
+  const hook = c.methods.hook!.settings as WebhookMethodConfig;
+  assert.equal(hook.url.reveal(), 'http://h/x');
+  assert.deepEqual(hook.headers, { 'X-Literal': '${NOT_A_VAR}', 'X-Raw': '${BASE}' });
+  assert.deepEqual(Object.keys(c.routes[0]!.match.labels), ['${KEY}']);
+  assert.equal(c.routes[0]!.match.labels['${KEY}']!.source, 'v');
+  assert.deepEqual(c.routes[0]!.methods, ['hook']);
+});
+
+test('each documented error message, exactly', () => {
+  const cases: [yaml: string, issue: string, env?: Env, readFile?: (p: string) => string][] = [
+    ['methods: { ops-hook: { type: webhook, url: "ftp://x/y" } }', 'methods.ops-hook.url: must be an http(s) URL'],
+    ['methods: { ops-hook: { type: webhook, url: "not a url" } }', 'methods.ops-hook.url: must be an http(s) URL'],
+    ['methods: { ops-hook: { type: smtp } }', 'methods.ops-hook.type: unknown method type "smtp"; expected one of: log, webhook'],
+    ['methods: { ops-hook: { url: "http://x" } }', 'methods.ops-hook.type: required; expected one of: log, webhook'],
+    [
+      'methods: { ops-hook: { type: log } }\nroutes: [{ methods: [log] }, { methods: [pager] }]',
+      'routes[1].methods[0]: unknown method "pager"; define it under methods or use one of: log, ops-hook',
+    ],
+    ['routes: [{ methods: [log, log] }]', 'routes[0].methods[1]: method "log" is listed twice'],
+    ['routes: [{ methods: [] }]', 'routes[0].methods: must list at least one method'],
+    ['sources: { zeebe: { token: a, token_file: /x } }', 'sources.zeebe: set exactly one of token or token_file'],
+    ['sources: { zeebe: {} }', 'sources.zeebe: set exactly one of token or token_file'],
+    ['sources: { zeebe: { token: "${ZEEBE_TOKEN}" } }', 'sources.zeebe.token: environment variable ZEEBE_TOKEN is not set'],
+    [
+      'sources: { scripts: { token_file: /etc/x } }',
+      'sources.scripts.token_file: cannot read /etc/x: EACCES: permission denied',
+      {},
+      () => {
+        throw new Error("EACCES: permission denied, open '/etc/x'");
+      },
+    ],
+    ['sources: { scripts: { token_file: /etc/x } }', 'sources.scripts.token_file: /etc/x is empty', {}, () => '\n'],
+    ['sources: { a: { token: "" } }', 'sources.a.token: must not be empty'],
+    ['sources: { a: { token: t1 }, b: { token: t1 } }', 'sources.b.token: same token as sources.a; every source needs its own token'],
+    ['sources: { "a b": { token: t1 } }', 'sources.a b: invalid name; use letters, digits, "_", "." or "-", starting with a letter or digit'],
+    ['listen: localhost', 'listen: must be host:port, e.g. 127.0.0.1:9095'],
+    ['listen: 9095', 'listen: must be host:port, e.g. 127.0.0.1:9095'],
+    ['listen: 127.0.0.1:70000', 'listen: port must be between 0 and 65535'],
+    ['delivery: { timeout: soon }', 'delivery.timeout: must be a duration like "10s" or "500ms"'],
+    ['delivery: { timeout: 0s }', 'delivery.timeout: must be greater than 0'],
+    ['delivery: { backoff_base: 1m, backoff_cap: 1s }', 'delivery: backoff_cap must be at least backoff_base'],
+    ['ingest: { max_body: lots }', 'ingest.max_body: must be a byte size like 1048576, "512KiB", "1MiB" or "10MB"'],
+    ['ingest: { max_batch: 0 }', 'ingest.max_batch: must be a whole number >= 1'],
+    ['log_level: loud', 'log_level: must be one of: trace, debug, info, warn, error, fatal'],
+    ['routes: [{ match: { labels: { team: "~(" } }, methods: [log] }]', 'routes[0].match.labels.team: invalid regular expression "~(": Unterminated group'],
+    ['routes: [{ match: { team: ops }, methods: [log] }]', 'routes[0].match.team: unknown field'],
+    ['methods: { ops-hook: { type: webhook, url: "http://x", ulr: "http://y" } }', 'methods.ops-hook.ulr: unknown field'],
+    ['methods: { x: { type: webhook, url: "http://x", signing_secret: "abc" } }', 'methods.x.signing_secret: must be "whsec_" followed by base64'],
+    ['methods: { x: { type: webhook, url: "http://x", signing_secret: "whsec_!!" } }', 'methods.x.signing_secret: must be "whsec_" followed by base64'],
+    [
+      'methods: { x: { type: webhook, url: "http://x", bearer_token: a, bearer_token_file: /b } }',
+      'methods.x: set at most one of bearer_token or bearer_token_file',
+    ],
+    ['methods: { x: { type: webhook } }', 'methods.x: set exactly one of url or url_file'],
+    ['methods: { x: { type: webhook, url: "http://x", headers: { X-N: 1 } } }', 'methods.x.headers.X-N: must be a string'],
+    ['methods: { log: { type: log, timeout: 0 } }', 'methods.log.timeout: must be greater than 0'],
+    ['sources: [a]', 'sources: must be a mapping'],
+    ['data_dir: "${X"', 'data_dir: unterminated "${"; write "$${" for a literal "${"'],
+    ['data_dir: "${X-1}"', 'data_dir: write ${NAME} with a variable name, or "$${" for a literal "${"'],
+    ['bogus: 1', 'bogus: unknown field'],
+    ['just a string', 'config: must be a mapping'],
+    ['a: 1\na: 2', 'config: invalid YAML: Map keys must be unique at line 2, column 1'],
+    ['a: x\n}hunter2', 'config: invalid YAML: Unexpected flow-map-end token in YAML stream at line 2, column 1'], // no source text echoed
+    [
+      'sources: { zeebe: { token: ${ZEEBE_TOKEN} } }',
+      'config: invalid YAML: Unexpected flow-map-start at node end at line 1, column 29; inside { } or [ ] write "${NAME}" in quotes',
+    ],
+    ['routes: [{ match: { severity: !critical }, methods: [log] }]', 'config: invalid YAML: Unresolved tag: !critical at line 1, column 31; quote values that start with "!"'],
+  ];
+  for (const [yaml, issue, env, readFile] of cases) {
+    assert.deepEqual(issuesOf(yaml, env, readFile), [issue], yaml);
+  }
+});
+
+test('all issues are reported together', () => {
+  const yaml = [
+    'listen: nope',
+    'sources:',
+    '  zeebe: { token: "${ZEEBE_TOKEN}" }',
+    'methods:',
+    '  ops-hook: { type: webhook, ulr: "http://x" }',
+    'delivery: { timeout: 10 parsecs }',
+  ].join('\n');
+  assert.deepEqual(issuesOf(yaml), [
+    'sources.zeebe.token: environment variable ZEEBE_TOKEN is not set',
+    'listen: must be host:port, e.g. 127.0.0.1:9095',
+    'methods.ops-hook.ulr: unknown field',
+    'delivery.timeout: must be a duration like "10s" or "500ms"',
+  ]);
+  // Checks after the schema (secrets, files, references) are collected together as well.
+  const later = 'sources: { a: { token_file: /nope } }\nmethods: { h: { type: webhook, url: "ftp://x" } }\nroutes: [{ methods: [h, pager] }]';
+  assert.deepEqual(issuesOf(later), [
+    'sources.a.token_file: cannot read /nope: ENOENT: no such file or directory',
+    'methods.h.url: must be an http(s) URL',
+    'routes[0].methods[1]: unknown method "pager"; define it under methods or use one of: h, log',
+  ]);
+});
+
+test('a missing variable is reported once, not again by the checks of the field it is in', () => {
+  assert.deepEqual(issuesOf('delivery: { timeout: "${T}" }\nmethods: { h: { type: webhook, url: "${U}" } }'), [
+    'delivery.timeout: environment variable T is not set',
+    'methods.h.url: environment variable U is not set',
+  ]);
+});
+
+test('routes: absent → [{ methods: [log] }]; [] → no routes; a user-defined log replaces the built-in', () => {
+  assert.deepEqual(parseConfig('routes: []', {}, noFiles).routes, []);
+  const c = parseConfig('methods: { log: { type: webhook, url: "https://x/log" } }', {}, noFiles);
+  assert.equal(c.methods.log!.settings.type, 'webhook');
+  assert.deepEqual(c.routes[0]!.methods, ['log']);
+});
+
+test('loadConfig reads the file; an unreadable file is a ConfigError', () => {
+  const path = join(tmp, 'tocsin.yaml');
+  writeFileSync(path, EXAMPLE);
+  assert.equal(loadConfig(path, EXAMPLE_ENV, readTextFile).sources.length, 2);
+  const missing = join(tmp, 'missing.yaml');
+  assert.throws(() => loadConfig(missing, {}, readTextFile), {
+    name: 'ConfigError',
+    message: `config: cannot read ${missing}: ENOENT: no such file or directory`,
+  });
+});
+
+test('the result is deeply frozen, and still works', () => {
+  const c = parseExample();
+  const mutable = c as unknown as Record<string, any>;
+  assert.throws(() => { mutable.listen.port = 1; }, TypeError);
+  assert.throws(() => { mutable.routes.push({}); }, TypeError);
+  assert.throws(() => { mutable.methods['ops-hook'].delivery.maxAttempts = 1; }, TypeError);
+  assert.throws(() => { mutable.methods['ops-hook'].settings.headers['X-New'] = '1'; }, TypeError);
+  assert.throws(() => { mutable.routes[1].match.labels.team = null; }, TypeError);
+  assert.throws(() => { mutable.sources[0].name = 'x'; }, TypeError);
+  assert.equal(c.sources[0]!.token.reveal(), 'zeebe-token-123');
+  assert.equal(c.routes[1]!.match.labels.team!.test('db-x'), true);
+});
+
+test('secret values appear neither in JSON.stringify, util.inspect nor error messages', () => {
+  const c = parseExample();
+  const secrets = ['zeebe-token-123', 'scripts-token-789', 'hookkey-000', 'bearer-456', SECRET];
+  for (const text of [JSON.stringify(c), inspect(c, { depth: 10 })]) {
+    for (const s of secrets) assert.ok(!text.includes(s), `${s} leaked`);
+    assert.ok(text.includes('<secret>'));
+  }
+  const issues = issuesOf(
+    'sources: { a: { token: hunter2 }, b: { token: hunter2 } }\nmethods: { h: { type: webhook, url: "ftp://u:hunter2@x", signing_secret: hunter2 } }',
+  );
+  assert.equal(issues.length, 3);
+  assert.ok(!issues.join('\n').includes('hunter2'));
+});

@@ -1,0 +1,289 @@
+/**
+ * @module config/parse
+ * YAML text → validated, deeply frozen Config. Pure apart from the injected readFile.
+ * Steps: YAML → ${ENV} substitution on string values → zod schema (schema.ts) →
+ * secrets (x / x_file), per-method delivery settings, cross-field checks → freeze.
+ * Every problem becomes one "<dotted.path>: <message>" line of a ConfigError.
+ */
+import YAML from 'yaml';
+import { Secret } from '../lib/secret.ts';
+import { formatPath, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
+import type { Config, DeliverySettings, MethodConfig, MethodSettings, RouteConfig, SourceConfig } from './types.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+export type ReadFile = (path: string) => string;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(issues.join('\n'));
+    this.issues = issues;
+  }
+}
+
+export function parseConfig(yamlText: string, env: Env, readFile: ReadFile): Config {
+  const issues = new Issues();
+  const doc = expandEnv(parseYaml(yamlText) ?? {}, [], env, issues);
+  const raw = parseRaw(doc);
+  if (!raw.ok) {
+    for (const i of raw.issues) issues.add(i.path, i.message);
+    throw new ConfigError(issues.lines);
+  }
+  const config = build(raw.value, new Secrets(readFile, issues), issues);
+  if (issues.lines.length > 0) throw new ConfigError(issues.lines);
+  return deepFreeze(config);
+}
+
+/** The configuration used when no file is given: the same as an empty document. */
+export function defaultConfig(): Config {
+  return parseConfig('', {}, (path) => {
+    throw new Error(`unexpected read of ${path}`);
+  });
+}
+
+/** "ENOENT: no such file or directory, open '/x'" → "ENOENT: no such file or directory". */
+export function describeReadError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/, \w+ '.*'$/, '');
+}
+
+// ---- issues ----------------------------------------------------------------------------------
+
+class Issues {
+  readonly lines: string[] = [];
+  readonly #skipped: string[] = [];
+
+  add(path: string | Path, message: string): void {
+    const p = typeof path === 'string' ? path : formatPath(path);
+    const under = (s: string) => p === s || p.startsWith(`${s}.`) || p.startsWith(`${s}[`);
+    if (!this.#skipped.some(under)) this.lines.push(`${p}: ${message}`);
+  }
+
+  /** Ignore later issues at or under this path: its value is already reported as unusable. */
+  skip(path: Path): void {
+    this.#skipped.push(formatPath(path));
+  }
+}
+
+// ---- YAML and ${ENV} ---------------------------------------------------------------------------
+
+function parseYaml(text: string): unknown {
+  const doc = YAML.parseDocument(text);
+  // Only the first problem (later ones are mostly its echoes), and only the first line of it:
+  // the pretty message goes on with a snippet of the source, which may hold a secret.
+  const first = [...doc.errors, ...doc.warnings][0];
+  if (first) {
+    const line = first.message
+      .split('\n')[0]!
+      .replace(/:$/, '')
+      .replace(/( in YAML stream): ".*"(?= at line)/, '$1'); // the quoted token may be a secret
+    const at = first.pos[0];
+    const hint = line.startsWith('Unresolved tag')
+      ? '; quote values that start with "!"'
+      : text.startsWith('${', at - 1) ? '; inside { } or [ ] write "${NAME}" in quotes' : '';
+    throw new ConfigError([`config: invalid YAML: ${line}${hint}`]);
+  }
+  try {
+    return doc.toJS();
+  } catch (e) {
+    throw new ConfigError([`config: invalid YAML: ${e instanceof Error ? e.message : String(e)}`]);
+  }
+}
+
+const REF_RE = /\$\$\{|\$\{(?:([^}]*)\})?/g;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Substitute ${NAME} in every string value ("$${" is a literal "${"). Keys are left alone. */
+function expandEnv(value: unknown, path: Path, env: Env, issues: Issues): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, [...path, i], env, issues));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, [...path, k], env, issues)]));
+  }
+  if (typeof value !== 'string') return value;
+  const problems: string[] = [];
+  const out = value.replace(REF_RE, (all, name: string | undefined) => {
+    if (all === '$${') return '${';
+    if (name === undefined) problems.push('unterminated "${"; write "$${" for a literal "${"');
+    else if (!ENV_NAME_RE.test(name)) problems.push('write ${NAME} with a variable name, or "$${" for a literal "${"');
+    else if (env[name] === undefined) problems.push(`environment variable ${name} is not set`);
+    else return env[name]!;
+    return all;
+  });
+  for (const p of problems) issues.add(path, p);
+  if (problems.length > 0) issues.skip(path);
+  return out;
+}
+
+// ---- secrets -----------------------------------------------------------------------------------
+
+type Check = (value: string) => string | undefined;
+
+class Secrets {
+  constructor(
+    private readonly readFile: ReadFile,
+    private readonly issues: Issues,
+  ) {}
+
+  /** `key` or `key_file` in obj (exactly one if required, else at most one) → Secret; undefined if absent or invalid. */
+  read(path: Path, obj: object, key: string, opts: { required: boolean; check?: Check }): Secret | undefined {
+    const fields = obj as Record<string, string | undefined>;
+    const inline = fields[key];
+    const file = fields[`${key}_file`];
+    if (inline !== undefined && file !== undefined) {
+      this.issues.add(path, `set ${opts.required ? 'exactly' : 'at most'} one of ${key} or ${key}_file`);
+      return undefined;
+    }
+    if (inline === undefined && file === undefined) {
+      if (opts.required) this.issues.add(path, `set exactly one of ${key} or ${key}_file`);
+      return undefined;
+    }
+    const at = [...path, file !== undefined ? `${key}_file` : key];
+    let value: string;
+    if (file !== undefined) {
+      try {
+        value = this.readFile(file).trimEnd();
+      } catch (e) {
+        this.issues.add(at, `cannot read ${file}: ${describeReadError(e)}`);
+        return undefined;
+      }
+    } else value = inline!;
+    const problem = value === '' ? (file !== undefined ? `${file} is empty` : 'must not be empty') : opts.check?.(value);
+    if (problem) this.issues.add(at, problem); // never echo the value
+    return problem ? undefined : new Secret(value);
+  }
+}
+
+const checkUrl: Check = (v) => {
+  try {
+    const u = new URL(v);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return undefined;
+  } catch {
+    // fall through
+  }
+  return 'must be an http(s) URL';
+};
+
+const checkSigningSecret: Check = (v) => {
+  const b64 = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(v)?.[1];
+  const bytes = b64 ? Buffer.from(b64, 'base64') : undefined;
+  const ok = bytes && bytes.length > 0 && bytes.toString('base64').replace(/=+$/, '') === b64!.replace(/=+$/, '');
+  return ok ? undefined : 'must be "whsec_" followed by base64';
+};
+
+// ---- build -------------------------------------------------------------------------------------
+
+/** Placeholder for a required secret that failed: the config is never returned when there are issues. */
+const MISSING = new Secret('');
+
+function build(raw: RawConfig, secrets: Secrets, issues: Issues): Config {
+  const d = raw.delivery;
+  const delivery: Config['delivery'] = {
+    concurrency: d.concurrency,
+    timeoutMs: d.timeout,
+    maxAttempts: d.max_attempts,
+    maxAgeMs: d.max_age,
+    backoffBaseMs: d.backoff_base,
+    backoffCapMs: d.backoff_cap,
+    retryAfterCapMs: d.retry_after_cap,
+    batchSize: d.batch_size,
+    pollIntervalMs: d.poll_interval,
+    shutdownGraceMs: d.shutdown_grace,
+  };
+  checkBackoff(['delivery'], delivery, issues);
+
+  const sources = buildSources(raw, secrets, issues);
+  const rawMethods: Record<string, RawMethod> = { log: { type: 'log' }, ...raw.methods };
+  const methods: Record<string, MethodConfig> = {};
+  for (const [name, m] of Object.entries(rawMethods)) methods[name] = buildMethod(name, m, delivery, secrets, issues);
+
+  return {
+    listen: raw.listen,
+    dataDir: raw.data_dir,
+    logLevel: raw.log_level,
+    sources,
+    methods,
+    routes: buildRoutes(raw, methods, issues),
+    ingest: {
+      maxBodyBytes: raw.ingest.max_body,
+      maxBatch: raw.ingest.max_batch,
+      maxPending: raw.ingest.max_pending,
+      idempotencyTtlMs: raw.ingest.idempotency_ttl,
+      zeebeSeverity: raw.ingest.zeebe_severity,
+    },
+    database: { synchronous: raw.database.synchronous, retentionMs: raw.database.retention },
+    delivery,
+  };
+}
+
+function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceConfig[] {
+  const owners = new Map<string, string>(); // token → source name
+  return Object.entries(raw.sources).map(([name, s]) => {
+    const token = secrets.read(['sources', name], s, 'token', { required: true });
+    const owner = token && owners.get(token.reveal());
+    if (owner !== undefined) {
+      const key = s.token !== undefined ? 'token' : 'token_file';
+      issues.add(['sources', name, key], `same token as sources.${owner}; every source needs its own token`);
+    } else if (token) owners.set(token.reveal(), name);
+    return { name, token: token ?? MISSING };
+  });
+}
+
+function buildMethod(name: string, m: RawMethod, global: DeliverySettings, secrets: Secrets, issues: Issues): MethodConfig {
+  const path = ['methods', name];
+  let settings: MethodSettings = { type: 'log' };
+  if (m.type === 'webhook') {
+    const url = secrets.read(path, m, 'url', { required: true, check: checkUrl }) ?? MISSING;
+    const bearerToken = secrets.read(path, m, 'bearer_token', { required: false });
+    const signingSecret = secrets.read(path, m, 'signing_secret', { required: false, check: checkSigningSecret });
+    settings = {
+      type: 'webhook',
+      url,
+      headers: { ...m.headers },
+      ...(bearerToken && { bearerToken }),
+      ...(signingSecret && { signingSecret }),
+    };
+  }
+  const delivery: DeliverySettings = {
+    concurrency: m.concurrency ?? global.concurrency,
+    timeoutMs: m.timeout ?? global.timeoutMs,
+    maxAttempts: m.max_attempts ?? global.maxAttempts,
+    maxAgeMs: m.max_age ?? global.maxAgeMs,
+    backoffBaseMs: m.backoff_base ?? global.backoffBaseMs,
+    backoffCapMs: m.backoff_cap ?? global.backoffCapMs,
+    retryAfterCapMs: m.retry_after_cap ?? global.retryAfterCapMs,
+  };
+  if (m.backoff_base !== undefined || m.backoff_cap !== undefined) checkBackoff(path, delivery, issues);
+  return { name, settings, delivery };
+}
+
+function checkBackoff(path: Path, d: DeliverySettings, issues: Issues): void {
+  if (d.backoffCapMs < d.backoffBaseMs) issues.add(path, 'backoff_cap must be at least backoff_base');
+}
+
+function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issues: Issues): RouteConfig[] {
+  const known = Object.keys(methods).sort().join(', ');
+  return raw.routes.map((r, i) => {
+    r.methods.forEach((m, j) => {
+      const path = ['routes', i, 'methods', j];
+      if (!Object.hasOwn(methods, m)) issues.add(path, `unknown method ${JSON.stringify(m)}; define it under methods or use one of: ${known}`);
+      else if (r.methods.indexOf(m) !== j) issues.add(path, `method ${JSON.stringify(m)} is listed twice`);
+    });
+    const { labels, ...fields } = r.match;
+    const match: RouteConfig['match'] = { ...withoutUndefined(fields), labels };
+    return { match, methods: r.methods, continue: r.continue };
+  });
+}
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Freeze plain objects and arrays recursively; Secret instances and functions are left as they are. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof Secret) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,228 @@
+/**
+ * @module config/schema
+ * The zod schema of the raw YAML document (after ${ENV} substitution): structure, unknown keys,
+ * scalar formats (durations, byte sizes, listen address, enums) and route matchers.
+ * Secrets (x / x_file), file reads and cross-field checks are done afterwards in parse.ts.
+ * Defaults are written as YAML values (`prefault`) so they pass through the same validation.
+ */
+import * as z from 'zod';
+import { SEVERITIES } from '../domain/alarm.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { compileMatcher, MatcherError } from './matcher.ts';
+
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const METHOD_TYPES = ['log', 'webhook'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+
+const oneOf = (values: readonly string[]) => `must be one of: ${values.join(', ')}`;
+
+// ---- scalars ---------------------------------------------------------------------------------
+
+const DURATION_MSG = 'must be a duration like "10s" or "500ms"';
+
+/** A duration ("10s", "500ms", or a number of milliseconds) → milliseconds. */
+function duration(opts: { positive?: boolean } = {}) {
+  return z.union([z.number(), z.string()], { error: DURATION_MSG }).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: DURATION_MSG });
+    else if (opts.positive && ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+    else return ms;
+    return z.NEVER;
+  });
+}
+
+/** A whole number (or a string of digits, e.g. from ${ENV}) that is at least `min`. */
+function int(min: number) {
+  const message = `must be a whole number >= ${min}`;
+  return z.union([z.number(), z.string()], { error: message }).transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (Number.isSafeInteger(n) && n >= min) return n;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  });
+}
+
+const BYTES_MSG = 'must be a byte size like 1048576, "512KiB", "1MiB" or "10MB"';
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+};
+
+/** A positive byte size: a number of bytes or "512KiB", "1MiB", "10MB". */
+const bytes = z.union([z.number(), z.string()], { error: BYTES_MSG }).transform((v, ctx) => {
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v) : null;
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : 1;
+  const n = typeof v === 'number' ? v : m && unit ? Math.round(Number(m[1]) * unit) : NaN;
+  if (Number.isSafeInteger(n) && n > 0) return n;
+  ctx.addIssue({ code: 'custom', message: BYTES_MSG });
+  return z.NEVER;
+});
+
+const LISTEN_MSG = 'must be host:port, e.g. 127.0.0.1:9095';
+
+/** "host:port" or "[ipv6]:port" → { host, port }. */
+const listen = z.string({ error: LISTEN_MSG }).transform((v, ctx) => {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (m && port <= 65535) return { host: (m[1] ?? m[2])!, port };
+  ctx.addIssue({ code: 'custom', message: m ? 'port must be between 0 and 65535' : LISTEN_MSG });
+  return z.NEVER;
+});
+
+/** A route match pattern, compiled. */
+const matcher = z.string().transform((pattern, ctx) => {
+  try {
+    return compileMatcher(pattern);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: e instanceof MatcherError ? e.message : String(e) });
+    return z.NEVER;
+  }
+});
+
+const name = z.string().regex(NAME_RE, {
+  error: 'invalid name; use letters, digits, "_", "." or "-", starting with a letter or digit',
+});
+const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+/** A section that may be written empty (`methods:` with everything commented out): null = absent. */
+const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
+
+// ---- sections --------------------------------------------------------------------------------
+
+const source = z.strictObject({ token: z.string().optional(), token_file: z.string().optional() });
+
+/** Per-method overrides of the delivery section (same formats as there). */
+const deliveryOverrides = {
+  concurrency: int(1).optional(),
+  timeout: duration({ positive: true }).optional(),
+  max_attempts: int(1).optional(),
+  max_age: duration().optional(),
+  backoff_base: duration({ positive: true }).optional(),
+  backoff_cap: duration({ positive: true }).optional(),
+  retry_after_cap: duration().optional(),
+};
+
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const headers = z.record(
+  z.string().regex(HEADER_NAME_RE, { error: 'invalid header name' }),
+  z.string().regex(/^[^\r\n\0]*$/, { error: 'must not contain line breaks' }),
+);
+
+const logMethod = z.strictObject({ type: z.literal('log'), ...deliveryOverrides });
+const webhookMethod = z.strictObject({
+  type: z.literal('webhook'),
+  url: z.string().optional(),
+  url_file: z.string().optional(),
+  headers: section(headers.optional()),
+  bearer_token: z.string().optional(),
+  bearer_token_file: z.string().optional(),
+  signing_secret: z.string().optional(),
+  signing_secret_file: z.string().optional(),
+  ...deliveryOverrides,
+});
+
+const method = z.discriminatedUnion('type', [logMethod, webhookMethod], {
+  error: (iss) => {
+    if (iss.code !== 'invalid_union') return undefined;
+    const type = (iss.input as { type?: unknown } | undefined)?.type;
+    if (type === undefined) return `required; expected one of: ${METHOD_TYPES.join(', ')}`;
+    return `unknown method type ${JSON.stringify(type)}; expected one of: ${METHOD_TYPES.join(', ')}`;
+  },
+});
+
+const route = z.strictObject({
+  match: section(
+    z.strictObject({
+      source: matcher.optional(),
+      name: matcher.optional(),
+      severity: matcher.optional(),
+      status: matcher.optional(),
+      labels: section(z.record(z.string(), matcher).prefault({})),
+    }).prefault({}),
+  ),
+  methods: z.array(z.string()).min(1, { error: 'must list at least one method' }),
+  continue: z.boolean().prefault(false),
+});
+
+export const rawConfigSchema = z.strictObject({
+  listen: listen.prefault('127.0.0.1:9095'),
+  data_dir: nonEmpty.prefault('./data'),
+  log_level: z.enum(LOG_LEVELS, { error: oneOf(LOG_LEVELS) }).prefault('info'),
+  sources: section(z.record(name, source).prefault({})),
+  methods: section(z.record(name, method).prefault({})),
+  routes: section(z.array(route).prefault([{ methods: ['log'] }])),
+  ingest: section(
+    z.strictObject({
+      max_body: bytes.prefault('1MiB'),
+      max_batch: int(1).prefault(1000),
+      max_pending: int(1).prefault(1_000_000),
+      idempotency_ttl: duration().prefault('24h'),
+      zeebe_severity: z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }).prefault('error'),
+    }).prefault({}),
+  ),
+  database: section(
+    z.strictObject({
+      synchronous: z
+        .preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(SYNCHRONOUS, { error: oneOf(SYNCHRONOUS) }))
+        .prefault('FULL'),
+      retention: duration().prefault('7d'),
+    }).prefault({}),
+  ),
+  delivery: section(
+    z.strictObject({
+      concurrency: int(1).prefault(16),
+      timeout: duration({ positive: true }).prefault('10s'),
+      max_attempts: int(1).prefault(20),
+      max_age: duration().prefault('24h'),
+      backoff_base: duration({ positive: true }).prefault('1s'),
+      backoff_cap: duration({ positive: true }).prefault('10m'),
+      retry_after_cap: duration().prefault('1h'),
+      batch_size: int(1).prefault(256),
+      poll_interval: duration({ positive: true }).prefault('1s'),
+      shutdown_grace: duration().prefault('10s'),
+    }).prefault({}),
+  ),
+});
+
+export type RawConfig = z.output<typeof rawConfigSchema>;
+export type RawMethod = z.output<typeof method>;
+export type RawSource = z.output<typeof source>;
+
+// ---- issues → "path: message" ----------------------------------------------------------------
+
+export type Path = readonly PropertyKey[];
+export interface Issue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** ["routes", 1, "methods", 0] → "routes[1].methods[0]"; [] → "config". */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : `${out ? '.' : ''}${String(seg)}`;
+  return out || 'config';
+}
+
+/** Messages for issues that have no schema-specific message. */
+const fallbackError: z.core.$ZodErrorMap = (iss) => {
+  if (iss.code !== 'invalid_type') return undefined;
+  if (iss.input === undefined) return 'required';
+  const what: Record<string, string> = { object: 'a mapping', record: 'a mapping', array: 'a list' };
+  return `must be ${what[iss.expected] ?? `a ${iss.expected}`}`;
+};
+
+/** Flatten zod issues: one line per unknown key, record-key issues at the key's path. */
+export function zodIssues(issues: readonly z.core.$ZodIssue[], base: Path = []): Issue[] {
+  return issues.flatMap((iss): Issue[] => {
+    const path = [...base, ...iss.path];
+    if (iss.code === 'unrecognized_keys') return iss.keys.map((k) => ({ path: formatPath([...path, k]), message: 'unknown field' }));
+    if (iss.code === 'invalid_key') return zodIssues(iss.issues, path);
+    return [{ path: formatPath(path), message: iss.message }];
+  });
+}
+
+export type RawResult = { ok: true; value: RawConfig } | { ok: false; issues: Issue[] };
+
+export function parseRaw(doc: unknown): RawResult {
+  const r = rawConfigSchema.safeParse(doc, { error: fallbackError });
+  return r.success ? { ok: true, value: r.data } : { ok: false, issues: zodIssues(r.error.issues) };
+}

@@ -1,0 +1,233 @@
+/**
+ * @module dispatch/dispatcher
+ * The delivery loop: claim due notifications per method (bounded concurrency), send each through its
+ * channel with a deadline, decide sent / retry / dead, and record outcomes in batched transactions.
+ * Every claimed notification is always completed or released — never dropped.
+ */
+import type { Channel } from '../channels/types.ts';
+import type { DeliverySettings } from '../config/types.ts';
+import type { SendResult } from '../domain/notification.ts';
+import type { Clock, Random } from '../lib/clock.ts';
+import { coerceError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Claimed, Completion, OutboxStore } from '../outbox/store.ts';
+import { decide } from './decide.ts';
+
+export interface DeliveryObserver {
+  attempt(method: string, outcome: SendResult['outcome'], latencyMs: number): void;
+  dead(method: string): void;
+}
+
+export interface DispatcherDeps {
+  readonly store: OutboxStore;
+  readonly channels: ReadonlyMap<string, Channel>;
+  readonly settings: (method: string) => DeliverySettings;
+  readonly batchSize: number;
+  readonly pollIntervalMs: number;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly observer?: DeliveryObserver;
+}
+
+export interface Dispatcher {
+  start(): void;
+  /** New work may be due: claim soon. */
+  nudge(): void;
+  /** Claims and starts due deliveries now (tests drive the loop with this). */
+  tick(): void;
+  /** Resolves when nothing is in flight and every outcome is recorded. */
+  idle(): Promise<void>;
+  /** Stops claiming, lets in-flight deliveries finish up to graceMs, aborts and releases the rest. */
+  stop(graceMs: number): Promise<void>;
+  readonly inFlight: number;
+}
+
+const SHUTDOWN = 'tocsin is shutting down';
+
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { store, clock, logger } = deps;
+  const busy = new Map<string, number>();
+  const controllers = new Set<AbortController>();
+  const active = new Set<Promise<void>>();
+  let completions: Completion[] = [];
+  let flushArmed = false;
+  let tickArmed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
+  let stopping = false;
+  const lastError = new Map<string, string>();
+
+  const flush = () => {
+    flushArmed = false;
+    if (completions.length === 0) return;
+    const batch = completions;
+    completions = [];
+    try {
+      store.complete(batch);
+    } catch (e) {
+      // Rows stay leased; when the lease expires they are delivered again (at-least-once).
+      logger.error({ err: coerceError(e).message, count: batch.length }, 'could not record delivery outcomes; they will be retried');
+    }
+  };
+
+  const record = (c: Completion) => {
+    completions.push(c);
+    if (!flushArmed) {
+      flushArmed = true;
+      setImmediate(flush);
+    }
+  };
+
+  const logFailure = (n: Claimed, result: SendResult, dead: string | undefined) => {
+    const fields = { method: n.method, notification_id: n.id, alarm_id: n.alarm.id, attempt: n.attempt };
+    if (dead) {
+      logger.error({ ...fields, reason: dead }, 'notification dead-lettered');
+      return;
+    }
+    if (result.outcome === 'sent') {
+      lastError.delete(n.method);
+      return;
+    }
+    // Log a repeated failure only when its text changes (one dead receiver must not flood the log).
+    if (lastError.get(n.method) !== result.error) {
+      lastError.set(n.method, result.error);
+      logger.warn({ ...fields, error: result.error }, 'delivery attempt failed; will retry');
+    } else {
+      logger.debug({ ...fields, error: result.error }, 'delivery attempt failed; will retry');
+    }
+  };
+
+  /** One abort controller per claimed batch: its deliveries start together and share the deadline. */
+  interface Batch {
+    readonly controller: AbortController;
+    readonly deadline: ReturnType<typeof setTimeout>;
+    open: number;
+  }
+
+  const openBatch = (size: number, timeoutMs: number): Batch => {
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new DOMException('delivery deadline passed', 'TimeoutError')), timeoutMs);
+    const batch = { controller, deadline, open: size };
+    controllers.add(controller);
+    return batch;
+  };
+
+  const closeOne = (b: Batch) => {
+    if (--b.open > 0) return;
+    clearTimeout(b.deadline);
+    controllers.delete(b.controller);
+  };
+
+  const deliver = async (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch) => {
+    const controller = b.controller;
+    const started = clock.now();
+    let result: SendResult;
+    try {
+      result = await channel.send(
+        { notificationId: n.id, attempt: n.attempt, method: n.method, alarm: n.alarm, createdAt: n.createdAt },
+        controller.signal,
+      );
+    } catch (e) {
+      result = { outcome: 'retry', error: `channel failed: ${coerceError(e).message}` };
+    } finally {
+      closeOne(b);
+    }
+    const at = clock.now();
+    const attempt = { at, latencyMs: Math.max(0, at - started), ...(result.outcome !== 'sent' ? { error: result.error } : {}), ...(result.status !== undefined ? { status: result.status } : {}) };
+    if (controller.signal.aborted && controller.signal.reason === SHUTDOWN) {
+      record({ kind: 'release', n, ...attempt, error: SHUTDOWN });
+      return;
+    }
+    deps.observer?.attempt(n.method, result.outcome, attempt.latencyMs);
+    const d = decide(result, { attempt: n.attempt, createdAt: n.createdAt, now: at }, s, deps.random);
+    if (d.kind === 'sent') record({ kind: 'sent', n, ...attempt });
+    else if (d.kind === 'retry') record({ kind: 'retry', n, ...attempt, nextAttemptAt: d.nextAttemptAt });
+    else {
+      deps.observer?.dead(n.method);
+      record({ kind: 'dead', n, ...attempt, reason: d.reason, permanent: d.permanent });
+    }
+    logFailure(n, result, d.kind === 'dead' ? d.reason : undefined);
+  };
+
+  const launch = (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch) => {
+    busy.set(n.method, (busy.get(n.method) ?? 0) + 1);
+    const p = deliver(n, channel, s, b).finally(() => {
+      busy.set(n.method, (busy.get(n.method) ?? 1) - 1);
+      active.delete(p);
+      if (!stopping) nudge();
+    });
+    active.add(p);
+  };
+
+  const tick = () => {
+    tickArmed = false;
+    if (stopping) return;
+    let more = false;
+    const now = clock.now();
+    for (const [method, channel] of deps.channels) {
+      const s = deps.settings(method);
+      const inUse = busy.get(method) ?? 0;
+      const free = Math.min(s.concurrency - inUse, deps.batchSize);
+      // Under load, claim in batches (a quarter of the concurrency at least) rather than one row per freed slot.
+      if (free <= 0 || (inUse > 0 && free < Math.ceil(s.concurrency / 4))) continue;
+      let claimed: Claimed[];
+      try {
+        claimed = store.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);
+      } catch (e) {
+        logger.error({ method, err: coerceError(e).message }, 'could not claim notifications; retrying at the next poll');
+        continue;
+      }
+      if (claimed.length === 0) continue;
+      const b = openBatch(claimed.length, s.timeoutMs);
+      for (const n of claimed) launch(n, channel, s, b);
+      if (claimed.length === free) more = true;
+    }
+    if (more) nudge();
+  };
+
+  const nudge = () => {
+    if (tickArmed || stopping || !running) return;
+    tickArmed = true;
+    setImmediate(tick);
+  };
+
+  const poll = () => {
+    if (stopping) return;
+    tick();
+    timer = setTimeout(poll, deps.pollIntervalMs);
+  };
+
+  const idle = async () => {
+    while (active.size > 0 || completions.length > 0) {
+      if (active.size > 0) await Promise.allSettled([...active]);
+      flush();
+    }
+  };
+
+  return {
+    start() {
+      running = true;
+      poll();
+    },
+    nudge,
+    tick,
+    idle,
+    async stop(graceMs) {
+      stopping = true;
+      running = false;
+      if (timer) clearTimeout(timer);
+      if (active.size > 0) {
+        let graceTimer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<void>((r) => (graceTimer = setTimeout(r, graceMs)));
+        await Promise.race([Promise.allSettled([...active]), grace]);
+        clearTimeout(graceTimer);
+      }
+      for (const c of controllers) c.abort(SHUTDOWN);
+      await idle();
+    },
+    get inFlight() {
+      return active.size;
+    },
+  };
+}

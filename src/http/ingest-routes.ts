@@ -1,0 +1,88 @@
+/**
+ * @module http/ingest-routes
+ * POST endpoints for every source format: auth → content type → body within limit → parse → accept.
+ * 202 is answered only after the alarm and its notifications are committed.
+ */
+import { Hono } from 'hono';
+import { IngestError } from '../ingest/errors.ts';
+import { BackpressureError, type Acceptor } from '../ingest/accept.ts';
+import { SOURCE_FORMATS, type ParseContext } from '../ingest/sources.ts';
+import type { Severity } from '../domain/alarm.ts';
+import type { Logger } from '../lib/logger.ts';
+import { coerceError } from '../lib/errors.ts';
+import type { AuthResult } from './auth.ts';
+import { CODE_BY_STATUS, errorResponse } from './errors.ts';
+import { BodyTooLarge, readBodyText } from './body.ts';
+
+export interface IngestRouteDeps {
+  readonly accept: Acceptor;
+  readonly authenticate: (authorization: string | undefined) => AuthResult;
+  readonly maxBodyBytes: number;
+  readonly maxBatch: number;
+  readonly zeebeSeverity: Severity;
+  readonly hash: (text: string) => string;
+  readonly logger: Logger;
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+const MAX_IDEMPOTENCY_KEY = 255;
+
+type IngestEnv = { Variables: { source: string | undefined } };
+
+export function ingestRoutes(deps: IngestRouteDeps): Hono {
+  const app = new Hono<IngestEnv>();
+  for (const format of SOURCE_FORMATS) {
+    app.post(
+      format.path,
+      async (c, next) => {
+        const auth = deps.authenticate(c.req.header('authorization'));
+        if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
+        c.set('source', auth.source);
+        const type = c.req.header('content-type');
+        if (type !== undefined && !JSON_TYPE.test(type)) {
+          return errorResponse(c, 'unsupported_media_type', `Content-Type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`);
+        }
+        await next();
+      },
+      async (c) => {
+        const authSource = c.get('source');
+        const idempotencyKey = c.req.header('idempotency-key');
+        if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
+          return errorResponse(c, 'invalid_request', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`, { field: 'Idempotency-Key' });
+        }
+        const ctx: ParseContext = {
+          source: authSource ?? format.defaultSource,
+          sourceIsAuthenticated: authSource !== undefined,
+          maxBatch: deps.maxBatch,
+          zeebeSeverity: deps.zeebeSeverity,
+          hash: deps.hash,
+        };
+        try {
+          const body = await readBodyText(c, deps.maxBodyBytes);
+          const outcome = format.parse(body, ctx);
+          if (outcome.kind === 'ignored') return c.json({ ignored: outcome.reason }, 200);
+          const r = await deps.accept({
+            source: ctx.source,
+            items: outcome.items,
+            ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+          });
+          const out: Record<string, unknown> = { alarm_ids: r.alarmIds, notification_ids: r.notificationIds };
+          if (r.duplicates > 0) out.duplicates = r.duplicates;
+          if (r.unrouted.length > 0) out.unrouted = r.unrouted;
+          return c.json(out, r.status);
+        } catch (e) {
+          if (e instanceof BodyTooLarge) {
+            return errorResponse(c, 'payload_too_large', `request body is larger than ingest.max_body (${deps.maxBodyBytes} bytes)`);
+          }
+          if (e instanceof IngestError) {
+            return errorResponse(c, CODE_BY_STATUS[e.status] ?? 'invalid_request', e.message, { field: e.field });
+          }
+          if (e instanceof BackpressureError) return errorResponse(c, 'overloaded', e.message, { retryAfterSec: e.retryAfterSec });
+          deps.logger.error({ path: format.path, err: coerceError(e).message }, 'could not store alarm; answered 503');
+          return errorResponse(c, 'unavailable', 'could not store the alarm; nothing was accepted, retry later', { retryAfterSec: 5 });
+        }
+      },
+    );
+  }
+  return app as unknown as Hono;
+}

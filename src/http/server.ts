@@ -1,0 +1,67 @@
+/**
+ * @module http/server
+ * The HTTP surface as a Web-standard Hono app: ingest, health, readiness, metrics, alarm lookup.
+ * No sockets here; src/runtime serves `app.fetch`.
+ */
+import { Hono } from 'hono';
+import { alarmToJson } from '../domain/alarm.ts';
+import type { Logger } from '../lib/logger.ts';
+import { coerceError } from '../lib/errors.ts';
+import type { OutboxStore } from '../outbox/store.ts';
+import type { AuthResult } from './auth.ts';
+import { errorResponse } from './errors.ts';
+import { ingestRoutes, type IngestRouteDeps } from './ingest-routes.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface HttpDeps extends IngestRouteDeps {
+  readonly store: OutboxStore;
+  readonly metrics: Metrics;
+  readonly authenticate: (authorization: string | undefined) => AuthResult;
+  /** Database writable and migrated; throws with the reason otherwise. */
+  readonly checkReady: () => void;
+  readonly version: string;
+}
+
+export function createHttpApp(deps: HttpDeps): Hono {
+  const app = new Hono();
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', version: deps.version }));
+
+  app.get('/readyz', (c) => {
+    try {
+      deps.checkReady();
+      return c.json({ status: 'ready', undelivered: deps.store.pendingCount });
+    } catch (e) {
+      return c.json({ status: 'not ready', error: coerceError(e).message }, 503);
+    }
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
+
+  app.get('/v1/alarms/:id', (c) => {
+    const auth = deps.authenticate(c.req.header('authorization'));
+    if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
+    const alarm = deps.store.getAlarm(c.req.param('id'));
+    if (!alarm) return errorResponse(c, 'not_found', 'no such alarm (it may have passed its retention)');
+    const pending = deps.store.notificationsOf(alarm.id).map((n) => ({
+      id: n.id, method: n.method, state: n.state, attempts: n.attempts, next_attempt_at: new Date(n.nextAttemptAt).toISOString(),
+      last_status: n.lastStatus, last_error: n.lastError, dead_reason: n.deadReason,
+    }));
+    const sent = deps.store.deliveriesOf(alarm.id).map((d) => ({
+      id: d.notificationId, method: d.method, state: 'sent', attempts: d.attempts, sent_at: new Date(d.sentAt).toISOString(), last_status: d.lastStatus,
+    }));
+    return c.json({ alarm: alarmToJson(alarm), notifications: [...sent, ...pending] });
+  });
+
+  app.route('/', ingestRoutes(deps));
+
+  app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    deps.logger.error({ path: c.req.path, err: coerceError(err).message }, 'unhandled error in HTTP handler');
+    return errorResponse(c, 'internal', 'internal error');
+  });
+  return app;
+}

@@ -1,0 +1,130 @@
+/**
+ * @module ingest/accept
+ * The transport-free heart of ingest: dedup (idempotency) → route → enqueue, all in one group-committed
+ * transaction. It resolves only after the alarm and its notifications are committed.
+ */
+import type { Alarm } from '../domain/alarm.ts';
+import type { RouteConfig } from '../config/types.ts';
+import type { IdGenerator } from '../lib/ids.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { OutboxStore } from '../outbox/store.ts';
+import type { GroupCommitter } from '../outbox/group-commit.ts';
+import { routeAlarm } from '../routing/route.ts';
+import type { ParsedAlarm } from './types.ts';
+
+export interface AcceptRequest {
+  /** The (authenticated) source the request came from; scopes idempotency keys. */
+  readonly source: string;
+  readonly items: readonly ParsedAlarm[];
+  /** The client's Idempotency-Key header: covers the whole request. */
+  readonly idempotencyKey?: string;
+}
+
+export interface AcceptResult {
+  /** 202: something new was enqueued; 200: a repeat, nothing enqueued. */
+  readonly status: 200 | 202;
+  readonly alarmIds: readonly string[];
+  readonly notificationIds: readonly string[];
+  /** Items that repeated an earlier accepted occurrence. */
+  readonly duplicates: number;
+  /** Alarms that matched no method (recorded, never dropped). */
+  readonly unrouted: readonly string[];
+}
+
+export interface IngestObserver {
+  accepted(source: string, alarms: number, notifications: number): void;
+  duplicate(source: string, n: number): void;
+  unrouted(alarm: Alarm): void;
+}
+
+/** Thrown when the outbox is too full to promise delivery: answer 503 with Retry-After. */
+export class BackpressureError extends Error {
+  constructor(message: string, readonly retryAfterSec: number) {
+    super(message);
+    this.name = 'BackpressureError';
+  }
+}
+
+export interface AcceptorDeps {
+  readonly store: OutboxStore;
+  readonly committer: GroupCommitter;
+  readonly routes: readonly RouteConfig[];
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly idempotencyTtlMs: number;
+  readonly maxPending: number;
+  /** Jobs waiting for a commit beyond which new requests are refused. */
+  readonly maxQueued?: number;
+  readonly observer?: IngestObserver;
+  /** Called after each commit that enqueued notifications (wakes the dispatcher). */
+  readonly onEnqueued?: () => void;
+}
+
+export type Acceptor = (req: AcceptRequest) => Promise<AcceptResult>;
+
+export function createAcceptor(deps: AcceptorDeps): Acceptor {
+  const { store, committer, clock, ids } = deps;
+  const maxQueued = deps.maxQueued ?? 20_000;
+
+  return async (req) => {
+    if (store.pendingCount >= deps.maxPending) {
+      throw new BackpressureError(`outbox holds ${store.pendingCount} undelivered notifications (max_pending ${deps.maxPending})`, 30);
+    }
+    if (committer.queued >= maxQueued) throw new BackpressureError('too many requests waiting for the database', 1);
+
+    const receivedAt = clock.now();
+    const fresh: Alarm[] = [];
+    let newNotifications = 0;
+
+    const work = (): AcceptResult => {
+      fresh.length = 0;
+      newNotifications = 0;
+      const since = receivedAt - deps.idempotencyTtlMs;
+      const headerKey = req.idempotencyKey === undefined ? undefined : `h:${req.source}:${req.idempotencyKey}`;
+      if (headerKey) {
+        const prior = store.getIdempotency(headerKey, since);
+        if (prior) return { status: 200, ...prior, duplicates: req.items.length, unrouted: [] };
+      }
+      const alarmIds: string[] = [];
+      const notificationIds: string[] = [];
+      const unrouted: string[] = [];
+      let duplicates = 0;
+      for (const item of req.items) {
+        const naturalKey = item.naturalKey === undefined ? undefined : `n:${req.source}:${item.naturalKey}`;
+        const prior = naturalKey ? store.getIdempotency(naturalKey, since) : undefined;
+        if (prior) {
+          duplicates++;
+          alarmIds.push(...prior.alarmIds);
+          notificationIds.push(...prior.notificationIds);
+          continue;
+        }
+        const alarm: Alarm = { ...item.alarm, id: ids.alarm(), occurredAt: item.alarm.occurredAt ?? receivedAt, receivedAt };
+        const methods = routeAlarm(alarm, deps.routes);
+        store.insertAlarm(alarm, methods.length);
+        const nids = methods.map((method) => {
+          const id = ids.notification();
+          store.insertNotification({ id, alarmId: alarm.id, method, createdAt: receivedAt });
+          return id;
+        });
+        if (naturalKey) store.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
+        if (methods.length === 0) unrouted.push(alarm.id);
+        fresh.push(alarm);
+        newNotifications += nids.length;
+        alarmIds.push(alarm.id);
+        notificationIds.push(...nids);
+      }
+      if (headerKey) store.putIdempotency(headerKey, { alarmIds, notificationIds }, receivedAt);
+      return { status: fresh.length > 0 ? 202 : 200, alarmIds, notificationIds, duplicates, unrouted };
+    };
+
+    const result = await committer.submit(work, () => store.noteCommitted(fresh, newNotifications));
+    const obs = deps.observer;
+    if (obs) {
+      if (fresh.length > 0) obs.accepted(req.source, fresh.length, newNotifications);
+      if (result.duplicates > 0) obs.duplicate(req.source, result.duplicates);
+      for (const a of fresh) if (result.unrouted.includes(a.id)) obs.unrouted(a);
+    }
+    if (newNotifications > 0) deps.onEnqueued?.();
+    return result;
+  };
+}

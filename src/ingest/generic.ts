@@ -1,0 +1,111 @@
+/**
+ * @module ingest/generic
+ * tocsin's own alarm schema (POST /v1/alarms): one object or an array of them.
+ */
+import { z } from 'zod';
+import { SEVERITIES, STATUSES, type AlarmInput } from '../domain/alarm.ts';
+import { defaultDedupKey } from '../domain/dedup-key.ts';
+import { IngestError } from './errors.ts';
+import { parseJsonLossless } from './lossless.ts';
+import type { ParseOutcome, ParsedAlarm } from './types.ts';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Label values: strings; numbers and booleans are accepted and turned into their text. */
+const labelMap = z.record(
+  z.string().min(1, 'must not be an empty name').max(256),
+  z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string' }).transform(String),
+  { error: 'must be an object of string values' },
+);
+
+const occurredAt = z.union(
+  [
+    z.number().int('must be an integer of epoch milliseconds').min(0, 'must not be negative'),
+    z.string().regex(RFC3339, 'must be an RFC 3339 time like 2026-11-22T01:00:41Z or epoch milliseconds'),
+  ],
+  { error: 'must be an RFC 3339 time like 2026-11-22T01:00:41Z or epoch milliseconds' },
+);
+
+const alarmSchema = z.strictObject(
+  {
+    name: z.string({ error: 'is required: a short alarm name like DiskFull' }).min(1, 'must not be empty').max(256),
+    source: z.string().min(1).max(128).optional(),
+    severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+    status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` }).optional(),
+    summary: z.string().max(4096).optional(),
+    description: z.string().max(65_536).optional(),
+    labels: labelMap.optional(),
+    annotations: labelMap.optional(),
+    occurred_at: occurredAt.optional(),
+    dedup_key: z.string().min(1, 'must not be empty').max(512).optional(),
+  },
+  { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be an alarm object') },
+);
+
+export interface GenericOptions {
+  /** The authenticated source, or the default when auth is off. */
+  readonly source: string;
+  /** True when the source comes from a token: a body `source` must then agree with it. */
+  readonly sourceIsAuthenticated: boolean;
+  readonly maxBatch: number;
+  readonly hash: (text: string) => string;
+}
+
+function fieldPath(prefix: string, path: readonly PropertyKey[], keys?: readonly string[]): string {
+  let out = prefix;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  if (keys && keys.length > 0) out += (out === '' ? '' : '.') + keys[0];
+  return out || 'body';
+}
+
+function toAlarm(raw: unknown, prefix: string, opts: GenericOptions): ParsedAlarm {
+  const r = alarmSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
+    throw new IngestError(fieldPath(prefix, issue.path, keys), issue.message);
+  }
+  const v = r.data;
+  if (v.source !== undefined && opts.sourceIsAuthenticated && v.source !== opts.source) {
+    throw new IngestError(
+      fieldPath(prefix, ['source']),
+      `this token belongs to source "${opts.source}" and cannot post alarms for source "${v.source}"`,
+      403,
+    );
+  }
+  const source = v.source ?? opts.source;
+  const labels = v.labels ?? {};
+  const occurred = typeof v.occurred_at === 'string' ? Date.parse(v.occurred_at) : v.occurred_at;
+  if (occurred !== undefined && !Number.isFinite(occurred)) {
+    throw new IngestError(fieldPath(prefix, ['occurred_at']), 'is not a valid time');
+  }
+  const status = v.status ?? 'firing';
+  const dedupKey = v.dedup_key ?? defaultDedupKey(source, v.name, labels, opts.hash);
+  const alarm: AlarmInput = {
+    source,
+    name: v.name,
+    severity: v.severity ?? 'warning',
+    status,
+    labels,
+    annotations: v.annotations ?? {},
+    dedupKey,
+    ...(v.summary !== undefined ? { summary: v.summary } : {}),
+    ...(v.description !== undefined ? { description: v.description } : {}),
+    ...(occurred !== undefined ? { occurredAt: occurred } : {}),
+  };
+  // Without occurred_at every POST is a new occurrence; with it, a resend of the same occurrence is a repeat.
+  return occurred === undefined ? { alarm } : { alarm, naturalKey: `g:${dedupKey}:${status}:${occurred}` };
+}
+
+export function parseGeneric(body: string, opts: GenericOptions): ParseOutcome {
+  const doc = parseJsonLossless(body);
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) throw new IngestError('body', 'empty array: send at least one alarm');
+    if (doc.length > opts.maxBatch) {
+      throw new IngestError('body', `too many alarms in one request: ${doc.length} (max_batch is ${opts.maxBatch})`, 413);
+    }
+    return { kind: 'alarms', items: doc.map((a, i) => toAlarm(a, `[${i}]`, opts)) };
+  }
+  if (doc === null || typeof doc !== 'object') throw new IngestError('body', 'must be an alarm object or an array of them');
+  return { kind: 'alarms', items: [toAlarm(doc, '', opts)] };
+}

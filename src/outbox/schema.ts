@@ -1,0 +1,99 @@
+/**
+ * @module outbox/schema
+ * The one drizzle schema. Migrations in migrations/ are generated from it by drizzle-kit (forward-only).
+ * Times are epoch milliseconds.
+ */
+import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+
+export const alarms = sqliteTable(
+  'alarms',
+  {
+    id: text('id').primaryKey(),
+    source: text('source').notNull(),
+    name: text('name').notNull(),
+    severity: text('severity').notNull(),
+    status: text('status').notNull(),
+    summary: text('summary'),
+    description: text('description'),
+    labels: text('labels').notNull(),
+    annotations: text('annotations').notNull(),
+    details: text('details'),
+    occurredAt: integer('occurred_at').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    dedupKey: text('dedup_key').notNull(),
+    /** Number of notifications created for it; 0 = unrouted. */
+    routedTo: integer('routed_to').notNull(),
+  },
+  (t) => [index('alarms_dedup_key').on(t.dedupKey), index('alarms_received_at').on(t.receivedAt)],
+);
+
+/** The hot outbox: undelivered notifications (pending, inflight) and the dead letters. */
+export const notifications = sqliteTable(
+  'notifications',
+  {
+    id: text('id').primaryKey(),
+    alarmId: text('alarm_id').notNull(),
+    method: text('method').notNull(),
+    state: text('state', { enum: ['pending', 'inflight', 'dead'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    leaseUntil: integer('lease_until'),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    deadReason: text('dead_reason'),
+    deadAt: integer('dead_at'),
+  },
+  (t) => [
+    index('notifications_due').on(t.method, t.nextAttemptAt).where(sql`state = 'pending'`),
+    index('notifications_lease').on(t.leaseUntil).where(sql`state = 'inflight'`),
+    index('notifications_alarm').on(t.alarmId),
+    index('notifications_state').on(t.state),
+  ],
+);
+
+/** Delivered notifications, kept for `database.retention`. */
+export const deliveries = sqliteTable(
+  'deliveries',
+  {
+    notificationId: text('notification_id').primaryKey(),
+    alarmId: text('alarm_id').notNull(),
+    method: text('method').notNull(),
+    attempts: integer('attempts').notNull(),
+    createdAt: integer('created_at').notNull(),
+    sentAt: integer('sent_at').notNull(),
+    lastStatus: integer('last_status'),
+  },
+  (t) => [index('deliveries_sent_at').on(t.sentAt), index('deliveries_alarm').on(t.alarmId)],
+);
+
+/** Every delivery attempt: time, outcome, HTTP status, latency, error. */
+export const attempts = sqliteTable(
+  'attempts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    notificationId: text('notification_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    at: integer('at').notNull(),
+    outcome: text('outcome', { enum: ['sent', 'retry', 'permanent', 'aborted'] }).notNull(),
+    status: integer('status'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('attempts_notification').on(t.notificationId), index('attempts_at').on(t.at)],
+);
+
+/** Idempotency: a repeat of a key within the TTL answers with the original ids. */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    key: text('key').primaryKey(),
+    alarmIds: text('alarm_ids').notNull(),
+    notificationIds: text('notification_ids').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('idempotency_keys_created_at').on(t.createdAt)],
+);
+
+export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys };

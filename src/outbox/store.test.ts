@@ -1,0 +1,129 @@
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openNodeSqlite } from '../runtime/sqlite-node.ts';
+import { applyPragmas, type OpenDatabase } from './db.ts';
+import { migrate, SchemaTooNewError, schemaVersion } from './migrate.ts';
+import { OutboxStore, type Claimed } from './store.ts';
+import type { Alarm } from '../domain/alarm.ts';
+
+const alarm = (id: string): Alarm => ({
+  id, source: 'test', name: 'DiskFull', severity: 'critical', status: 'firing', summary: 's',
+  labels: { host: 'db-1' }, annotations: {}, occurredAt: 1000, receivedAt: 1000, dedupKey: 'k-' + id,
+  details: { key: '9223372036854775807' },
+});
+
+const opened: { o: OpenDatabase; dir?: string }[] = [];
+afterEach(() => {
+  for (const { o, dir } of opened.splice(0)) {
+    o.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Every store test runs against an in-memory database and a WAL file database.
+for (const kind of ['memory', 'file'] as const) {
+  const open = () => {
+    const dir = kind === 'file' ? mkdtempSync(join(tmpdir(), 'tocsin-store-')) : undefined;
+    const o = openNodeSqlite(dir ? join(dir, 'tocsin.db') : ':memory:');
+    opened.push({ o, dir });
+    applyPragmas(o.db, 'FULL');
+    migrate(o.db, 0);
+    return o;
+  };
+  const enqueue = (store: OutboxStore, id: string, methods: string[], at = 1000) => {
+    store.transaction(() => {
+      store.insertAlarm(alarm(id), methods.length);
+      methods.forEach((m, i) => store.insertNotification({ id: `n-${id}-${i}`, alarmId: id, method: m, createdAt: at }));
+    });
+    store.noteCommitted([alarm(id)], methods.length);
+  };
+
+  describe(`outbox store (${kind})`, () => {
+    test('migrate is idempotent and refuses a newer schema', () => {
+      const { db } = open();
+      assert.deepEqual(migrate(db, 0), []);
+      assert.equal(schemaVersion(db), 1);
+      assert.throws(() => migrate(db, 0, []), SchemaTooNewError);
+    });
+
+    test('claim leases due rows of one method, oldest first, and counts the attempt', () => {
+      const store = new OutboxStore(open().db);
+      enqueue(store, 'a1', ['hook', 'log'], 1000);
+      enqueue(store, 'a2', ['hook'], 900);
+      enqueue(store, 'a3', ['hook'], 5000);
+      assert.equal(store.pendingCount, 4);
+      const got = store.claim('hook', 10, 2000, 99_000);
+      // RETURNING order is unspecified; the set and the attempt numbers are what matter.
+      assert.deepEqual(got.map((c) => [c.id, c.attempt]).sort(), [['n-a1-0', 1], ['n-a2-0', 1]]);
+      assert.deepEqual(got.find((c) => c.id === 'n-a1-0')!.alarm, alarm('a1'));
+      assert.deepEqual(store.claim('hook', 1, 6000, 99_000).map((c) => c.id), ['n-a3-0'], 'LIMIT picks the oldest due');
+      assert.deepEqual(store.claim('hook', 10, 2000, 99_000), [], 'leased rows are not claimed twice');
+      assert.deepEqual(store.countsByState(), { pending: 1, inflight: 3, dead: 0, delivered: 0 });
+    });
+
+    test('claim reads alarms back from the database when they are not cached', () => {
+      const o = open();
+      enqueue(new OutboxStore(o.db), 'a1', ['hook']);
+      const fresh = new OutboxStore(o.db);
+      assert.equal(fresh.pendingCount, 1);
+      assert.deepEqual(fresh.claim('hook', 10, 2000, 9000)[0]!.alarm, alarm('a1'));
+    });
+
+    test('complete: sent moves to the delivery log, retry reschedules, dead stays as a dead letter, release uncounts', () => {
+      const store = new OutboxStore(open().db);
+      for (const id of ['s', 'r', 'd', 'x']) enqueue(store, id, ['hook']);
+      const c = Object.fromEntries(store.claim('hook', 10, 2000, 9000).map((n) => [n.alarm.id, n])) as Record<string, Claimed>;
+      store.complete([
+        { kind: 'sent', n: c.s!, at: 2100, status: 200, latencyMs: 5 },
+        { kind: 'retry', n: c.r!, at: 2100, status: 503, latencyMs: 5, error: 'HTTP 503', nextAttemptAt: 4000 },
+        { kind: 'dead', n: c.d!, at: 2100, status: 404, latencyMs: 5, error: 'HTTP 404: nope', reason: 'permanent failure', permanent: true },
+        { kind: 'release', n: c.x!, at: 2100, latencyMs: 5, error: 'shutting down' },
+      ]);
+      assert.equal(store.pendingCount, 2);
+      assert.deepEqual(store.countsByState(), { pending: 2, inflight: 0, dead: 1, delivered: 1 });
+      assert.equal(store.deliveriesOf('s')[0]!.lastStatus, 200);
+      const [r] = store.notificationsOf('r');
+      assert.equal(r!.nextAttemptAt, 4000);
+      assert.equal(r!.lastError, 'HTTP 503');
+      assert.equal(r!.attempts, 1);
+      const [d] = store.notificationsOf('d');
+      assert.equal(d!.state, 'dead');
+      assert.equal(d!.deadReason, 'permanent failure');
+      assert.equal(store.notificationsOf('x')[0]!.attempts, 0);
+      assert.deepEqual(store.attemptsOf('n-d-0').map((a) => [a.outcome, a.status, a.error]), [['permanent', 404, 'HTTP 404: nope']]);
+      assert.equal(store.claim('hook', 10, 3000, 9000).length, 1, 'released row due again, retry not yet');
+      assert.equal(store.claim('hook', 10, 4000, 9000).length, 1);
+    });
+
+    test('leases: startup releases all, expired ones become claimable', () => {
+      const store = new OutboxStore(open().db);
+      enqueue(store, 'a', ['hook']);
+      enqueue(store, 'b', ['hook']);
+      store.claim('hook', 1, 2000, 5000);
+      assert.equal(store.releaseExpiredLeases(4999), 0);
+      assert.equal(store.releaseExpiredLeases(5000), 1);
+      store.claim('hook', 2, 6000, 50_000);
+      assert.equal(store.releaseAllLeases(7000), 2);
+      assert.equal(store.claim('hook', 5, 7000, 50_000).length, 2);
+    });
+
+    test('idempotency keys expire after the TTL; prune drops old history only', () => {
+      const store = new OutboxStore(open().db);
+      store.putIdempotency('k', { alarmIds: ['a'], notificationIds: ['n'] }, 1000);
+      assert.deepEqual(store.getIdempotency('k', 500), { alarmIds: ['a'], notificationIds: ['n'] });
+      assert.equal(store.getIdempotency('k', 1001), undefined);
+      enqueue(store, 'old', ['hook'], 1000);
+      const [n] = store.claim('hook', 1, 1000, 2000);
+      store.complete([{ kind: 'sent', n: n!, at: 1000, latencyMs: 1 }]);
+      enqueue(store, 'kept', ['hook'], 1000);
+      store.prune(1000 + 10_000, 5_000, 5_000);
+      assert.equal(store.getAlarm('old'), undefined);
+      assert.equal(store.deliveriesOf('old').length, 0);
+      assert.ok(store.getAlarm('kept'), 'an alarm with undelivered notifications is kept');
+      assert.equal(store.getIdempotency('k', 0), undefined);
+    });
+  });
+}
