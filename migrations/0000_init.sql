@@ -15,7 +15,6 @@ CREATE TABLE `alarms` (
 	`routed_to` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `alarms_dedup_key` ON `alarms` (`dedup_key`);--> statement-breakpoint
 CREATE INDEX `alarms_received_at` ON `alarms` (`received_at`);--> statement-breakpoint
 CREATE TABLE `attempts` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
@@ -68,4 +67,4 @@ CREATE TABLE `notifications` (
 CREATE INDEX `notifications_due` ON `notifications` (`method`,`next_attempt_at`) WHERE state = 'pending';--> statement-breakpoint
 CREATE INDEX `notifications_lease` ON `notifications` (`lease_until`) WHERE state = 'inflight';--> statement-breakpoint
 CREATE INDEX `notifications_alarm` ON `notifications` (`alarm_id`);--> statement-breakpoint
-CREATE INDEX `notifications_state` ON `notifications` (`state`);
+CREATE INDEX `notifications_dead` ON `notifications` (`dead_at`) WHERE state = 'dead';

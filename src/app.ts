@@ -65,7 +65,10 @@ export function createApp(config: Config, deps: AppDeps): App {
     opened.close();
     throw e;
   }
-  const store = new OutboxStore(opened.db);
+  // Delivery bookkeeping gets its own connection at synchronous=NORMAL at most (see OutboxStore).
+  const deliveryConn = deps.openDatabase(databaseFile(config));
+  applyPragmas(deliveryConn.db, config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL');
+  const store = new OutboxStore(opened.db, deliveryConn.db);
   const released = store.releaseAllLeases(clock.now());
   if (released > 0) logger.warn({ released }, 'released leases left by a previous run; those notifications will be delivered again');
 
@@ -159,6 +162,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       while (committer.queued > 0) await new Promise((r) => setImmediate(r));
       await dispatcher.stop(config.delivery.shutdownGraceMs);
       closed = true;
+      deliveryConn.close();
       opened.close();
     },
   };

@@ -25,7 +25,7 @@ export const alarms = sqliteTable(
     /** Number of notifications created for it; 0 = unrouted. */
     routedTo: integer('routed_to').notNull(),
   },
-  (t) => [index('alarms_dedup_key').on(t.dedupKey), index('alarms_received_at').on(t.receivedAt)],
+  (t) => [index('alarms_received_at').on(t.receivedAt)],
 );
 
 /** The hot outbox: undelivered notifications (pending, inflight) and the dead letters. */
@@ -49,7 +49,7 @@ export const notifications = sqliteTable(
     index('notifications_due').on(t.method, t.nextAttemptAt).where(sql`state = 'pending'`),
     index('notifications_lease').on(t.leaseUntil).where(sql`state = 'inflight'`),
     index('notifications_alarm').on(t.alarmId),
-    index('notifications_state').on(t.state),
+    index('notifications_dead').on(t.deadAt).where(sql`state = 'dead'`),
   ],
 );
 

@@ -3,6 +3,11 @@
  * The outbox repository: enqueue, claim with a lease, complete (sent / retry / dead / release), prune.
  * Synchronous (every SQLite driver we use is); hot statements are prepared once.
  * A notification moves pending → inflight (leased) → sent (moved to `deliveries`) | pending again | dead.
+ *
+ * Two connections: ingest writes go through `db` (the configured synchronous level, FULL by default:
+ * an acknowledged alarm survives a power cut). Delivery bookkeeping (claim, complete, leases) may use a
+ * second connection at synchronous=NORMAL: losing such a commit in a power cut can only make a
+ * notification be sent again, never lost, and it saves an fsync per delivery batch.
  */
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
@@ -49,6 +54,7 @@ const ALARM_CACHE_MAX = 20_000;
 
 export class OutboxStore {
   readonly #db: SyncDb;
+  readonly #ddb: SyncDb;
   #pending: number;
   /** Alarms enqueued by this process, so the delivery fast path need not read them back. */
   readonly #alarmCache = new Map<string, Alarm>();
@@ -66,8 +72,9 @@ export class OutboxStore {
   readonly #release;
   readonly #insertAttempt;
 
-  constructor(db: SyncDb) {
+  constructor(db: SyncDb, deliveryDb: SyncDb = db) {
     this.#db = db;
+    this.#ddb = deliveryDb;
     const ph = sql.placeholder;
     this.#insertAlarm = db
       .insert(alarms)
@@ -99,7 +106,7 @@ export class OutboxStore {
       })
       .prepare();
     // The literal state = 'pending' lets SQLite use the partial index notifications_due.
-    this.#claim = db
+    this.#claim = deliveryDb
       .update(notifications)
       .set({ state: 'inflight', leaseUntil: sql`${ph('leaseUntil')}`, attempts: sql`${notifications.attempts} + 1` })
       .where(
@@ -108,12 +115,12 @@ export class OutboxStore {
       )
       .returning({ id: notifications.id, alarmId: notifications.alarmId, attempts: notifications.attempts, createdAt: notifications.createdAt })
       .prepare();
-    this.#loadAlarms = db
+    this.#loadAlarms = deliveryDb
       .select()
       .from(alarms)
       .where(sql`${alarms.id} IN (SELECT value FROM json_each(${ph('ids')}))`)
       .prepare();
-    this.#insertDelivery = db
+    this.#insertDelivery = deliveryDb
       .insert(deliveries)
       .values({
         notificationId: ph('id'), alarmId: ph('alarmId'), method: ph('method'), attempts: ph('attempts'),
@@ -121,8 +128,8 @@ export class OutboxStore {
       })
       .onConflictDoNothing()
       .prepare();
-    this.#deleteNotification = db.delete(notifications).where(eq(notifications.id, ph('id'))).prepare();
-    this.#retry = db
+    this.#deleteNotification = deliveryDb.delete(notifications).where(eq(notifications.id, ph('id'))).prepare();
+    this.#retry = deliveryDb
       .update(notifications)
       .set({
         state: 'pending', leaseUntil: null, nextAttemptAt: sql`${ph('nextAttemptAt')}`,
@@ -130,7 +137,7 @@ export class OutboxStore {
       })
       .where(eq(notifications.id, ph('id')))
       .prepare();
-    this.#dead = db
+    this.#dead = deliveryDb
       .update(notifications)
       .set({
         state: 'dead', leaseUntil: null, deadAt: sql`${ph('at')}`, deadReason: sql`${ph('reason')}`,
@@ -138,12 +145,12 @@ export class OutboxStore {
       })
       .where(eq(notifications.id, ph('id')))
       .prepare();
-    this.#release = db
+    this.#release = deliveryDb
       .update(notifications)
       .set({ state: 'pending', leaseUntil: null, attempts: sql`max(${notifications.attempts} - 1, 0)`, nextAttemptAt: sql`${ph('at')}` })
       .where(and(eq(notifications.id, ph('id')), sql`state = 'inflight'`))
       .prepare();
-    this.#insertAttempt = db
+    this.#insertAttempt = deliveryDb
       .insert(attempts)
       .values({
         notificationId: ph('id'), attempt: ph('attempt'), at: ph('at'), outcome: ph('outcome'),
@@ -199,7 +206,7 @@ export class OutboxStore {
 
   /** Leases up to `limit` due notifications of one method. */
   claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
-    const rows = this.#db.transaction(() => this.#claim.all({ method, now, limit, leaseUntil }));
+    const rows = this.#claim.all({ method, now, limit, leaseUntil });
     if (rows.length === 0) return [];
     const found = new Map<string, Alarm>();
     const missing: string[] = [];
@@ -223,7 +230,7 @@ export class OutboxStore {
   /** Records the outcome of a batch of attempts in one transaction. */
   complete(batch: readonly Completion[]): void {
     let done = 0;
-    this.#db.transaction(() => {
+    this.#ddb.transaction(() => {
       for (const c of batch) {
         const outcome = c.kind === 'release' ? 'aborted' : c.kind === 'dead' ? (c.permanent ? 'permanent' : 'retry') : c.kind;
         this.#insertAttempt.run({
@@ -261,7 +268,7 @@ export class OutboxStore {
 
   /** Leases that outlived their holder become claimable again. */
   releaseExpiredLeases(now: number): number {
-    return this.#db
+    return this.#ddb
       .update(notifications)
       .set({ state: 'pending', leaseUntil: null })
       .where(and(sql`state = 'inflight'`, lte(notifications.leaseUntil, now)))
