@@ -93,7 +93,11 @@ export function createApp(config: Config, deps: AppDeps): App {
     observer: metrics.delivery,
   });
 
-  const committer = createGroupCommitter({ transaction: (fn) => store.transaction(fn), onCommit: (n, ms) => metrics.commit(n, ms) });
+  const committer = createGroupCommitter({
+    transaction: (fn) => store.transaction(fn),
+    onCommit: (n, ms) => metrics.commit(n, ms),
+    onAfterCommitError: (e) => logger.error({ err: e.message }, 'after-commit hook failed'),
+  });
   const accept = createAcceptor({
     store,
     committer,

@@ -170,7 +170,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const inUse = busy.get(method) ?? 0;
       const free = Math.min(s.concurrency - inUse, deps.batchSize);
       // Under load, claim in batches (a quarter of the concurrency at least) rather than one row per freed slot.
-      if (free <= 0 || (inUse > 0 && free < Math.ceil(s.concurrency / 4))) continue;
+      if (free <= 0 || (inUse > 0 && free < Math.min(Math.ceil(s.concurrency / 4), deps.batchSize))) continue;
       let claimed: Claimed[];
       try {
         claimed = store.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);

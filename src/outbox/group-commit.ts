@@ -21,6 +21,8 @@ export interface GroupCommitOptions {
   /** Called once per commit with the number of jobs, for metrics. */
   onCommit?: (jobs: number, ms: number) => void;
   now?: () => number;
+  /** An afterCommit hook threw (the job is committed and still resolves). */
+  onAfterCommitError?: (e: Error) => void;
   /** Upper bound on jobs per transaction. */
   maxBatch?: number;
   /** How the next flush is scheduled (setImmediate by default: after pending I/O callbacks have queued their work). */
@@ -54,9 +56,10 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
     jobs.forEach((job, i) => {
       try {
         job.after?.(results[i]);
-      } finally {
-        job.resolve(results[i]);
+      } catch (e) {
+        opts.onAfterCommitError?.(coerceError(e));
       }
+      job.resolve(results[i]);
     });
   };
 

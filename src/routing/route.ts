@@ -13,7 +13,7 @@ export function routeMatches(route: RouteConfig, a: AlarmInput): boolean {
   if (m.severity && !m.severity.test(a.severity)) return false;
   if (m.status && !m.status.test(a.status)) return false;
   for (const [label, matcher] of Object.entries(m.labels)) {
-    if (!matcher.test(a.labels[label])) return false;
+    if (!matcher.test(Object.hasOwn(a.labels, label) ? a.labels[label] : undefined)) return false;
   }
   return true;
 }

@@ -1,0 +1,229 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openNodeSqlite } from '../runtime/sqlite-node.ts';
+import { applyPragmas, type OpenDatabase } from './db.ts';
+import { migrate } from './migrate.ts';
+import { OutboxStore } from './store.ts';
+import { createGroupCommitter, type GroupCommitOptions } from './group-commit.ts';
+import type { Alarm } from '../domain/alarm.ts';
+
+const alarm = (id: string): Alarm => ({
+  id, source: 'test', name: 'DiskFull', severity: 'critical', status: 'firing', summary: 's',
+  labels: { host: 'db-1' }, annotations: {}, occurredAt: 1000, receivedAt: 1000, dedupKey: 'k-' + id,
+});
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0).reverse()) f();
+});
+
+/** A store on a fresh WAL file database, and a way to open more connections to the same file. */
+function openStore() {
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-gc-'));
+  const file = join(dir, 'tocsin.db');
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const connect = (): OpenDatabase => {
+    const o = openNodeSqlite(file);
+    cleanup.push(() => o.close());
+    applyPragmas(o.db, 'NORMAL');
+    return o;
+  };
+  const main = connect();
+  migrate(main.db, 0);
+  return { store: new OutboxStore(main.db), connect };
+}
+
+/** One job's work: an alarm and its notification; returns the alarm id. */
+const enqueueWork = (store: OutboxStore, id: string) => () => {
+  store.insertAlarm(alarm(id), 1);
+  store.insertNotification({ id: `n-${id}`, alarmId: id, method: 'hook', createdAt: 1000 });
+  return id;
+};
+
+function committer(store: OutboxStore, extra: Partial<GroupCommitOptions> = {}) {
+  const commits: number[] = [];
+  const gc = createGroupCommitter({ transaction: (fn) => store.transaction(fn), onCommit: (n) => commits.push(n), ...extra });
+  return { gc, commits };
+}
+
+const ids = (n: number, prefix = 'a') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+test('concurrent submits share one transaction', async () => {
+  const { store } = openStore();
+  const { gc, commits } = committer(store);
+  const all = ids(50).map((id) => gc.submit(enqueueWork(store, id)));
+  assert.equal(gc.queued, 50, 'nothing runs synchronously in submit');
+  assert.deepEqual(await Promise.all(all), ids(50), 'each job gets its own result, in order');
+  assert.deepEqual(commits, [50]);
+  assert.equal(gc.queued, 0);
+  assert.deepEqual(store.countsByState(), { pending: 50, inflight: 0, dead: 0, delivered: 0 });
+
+  // Work submitted after a commit goes into the next one.
+  await Promise.all([gc.submit(enqueueWork(store, 'b1')), gc.submit(enqueueWork(store, 'b2'))]);
+  assert.deepEqual(commits, [50, 2]);
+});
+
+test('a job resolves only after the COMMIT: afterCommit runs first, and another connection sees the data', async () => {
+  const { store, connect } = openStore();
+  const reader = new OutboxStore(connect().db);
+  const { gc } = committer(store);
+  const events: string[] = [];
+  const work = (id: string) => () => {
+    const r = enqueueWork(store, id)();
+    // Inside the open transaction: written here, invisible to any other connection.
+    assert.equal(reader.notificationsOf(id).length, 0, `${id} must not be visible before the commit`);
+    events.push(`run ${id}`);
+    return r;
+  };
+  const submitted = ['x', 'y'].map((id) =>
+    gc
+      .submit(work(id), (v) => {
+        events.push(`after ${v}`);
+        assert.equal(reader.notificationsOf(v).length, 1, 'committed when afterCommit runs');
+      })
+      .then((v) => {
+        events.push(`resolved ${v}`);
+        assert.equal(reader.getAlarm(v)?.id, v, 'visible from a second connection after resolve');
+        assert.equal(reader.notificationsOf(v)[0]?.state, 'pending');
+        return v;
+      }),
+  );
+  assert.deepEqual(await Promise.all(submitted), ['x', 'y']);
+  assert.deepEqual(events, ['run x', 'run y', 'after x', 'after y', 'resolved x', 'resolved y']);
+});
+
+test('a job that throws rolls back the whole batch and every job in it rejects', async () => {
+  const { store, connect } = openStore();
+  const reader = new OutboxStore(connect().db);
+  const { gc, commits } = committer(store);
+  const boom = new Error('constraint failed');
+  const after: string[] = [];
+  const results = await Promise.allSettled([
+    gc.submit(enqueueWork(store, 'ok1'), (v) => after.push(v)),
+    gc.submit(() => {
+      enqueueWork(store, 'bad')();
+      throw boom;
+    }),
+    gc.submit(enqueueWork(store, 'ok2'), (v) => after.push(v)),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+  for (const r of results) assert.equal((r as PromiseRejectedResult).reason, boom);
+  assert.deepEqual(commits, [], 'no commit reported');
+  assert.deepEqual(after, [], 'afterCommit never runs for a rolled-back batch');
+  for (const id of ['ok1', 'bad', 'ok2']) {
+    assert.equal(store.getAlarm(id), undefined, `${id} rolled back`);
+    assert.equal(reader.getAlarm(id), undefined);
+  }
+  assert.deepEqual(store.countsByState(), { pending: 0, inflight: 0, dead: 0, delivered: 0 });
+
+  // The committer keeps working: the next batch commits.
+  assert.equal(await gc.submit(enqueueWork(store, 'later')), 'later');
+  assert.deepEqual(commits, [1]);
+  assert.equal(reader.getAlarm('later')?.id, 'later');
+});
+
+test('a real SQLite error in one job (duplicate key) rejects the batch', async () => {
+  const { store } = openStore();
+  const { gc } = committer(store);
+  await gc.submit(enqueueWork(store, 'dup'));
+  const results = await Promise.allSettled([gc.submit(enqueueWork(store, 'fresh')), gc.submit(enqueueWork(store, 'dup'))]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.ok((results[0] as PromiseRejectedResult).reason instanceof Error);
+  assert.equal(store.getAlarm('fresh'), undefined);
+});
+
+test('if the transaction itself fails (BEGIN or COMMIT), every job rejects', async () => {
+  const { store } = openStore();
+  // BEGIN fails: no work runs.
+  let ran = 0;
+  const noBegin = createGroupCommitter({
+    transaction: () => {
+      throw new Error('database is locked');
+    },
+  });
+  const r1 = await Promise.allSettled([1, 2, 3].map((i) => noBegin.submit(() => (ran++, i))));
+  assert.equal(ran, 0);
+  assert.deepEqual(r1.map((r) => r.status === 'rejected' && (r.reason as Error).message), Array(3).fill('database is locked'));
+
+  // COMMIT fails after the work ran: the work is rolled back and nobody is told "committed".
+  const after: unknown[] = [];
+  let commits = 0;
+  const noCommit = createGroupCommitter({
+    transaction: (fn) =>
+      store.transaction(() => {
+        fn();
+        throw new Error('disk I/O error');
+      }),
+    onCommit: () => commits++,
+  });
+  const r2 = await Promise.allSettled(['c1', 'c2'].map((id) => noCommit.submit(enqueueWork(store, id), (v) => after.push(v))));
+  assert.deepEqual(r2.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['disk I/O error', 'disk I/O error']);
+  assert.deepEqual(after, []);
+  assert.equal(commits, 0);
+  assert.equal(store.getAlarm('c1'), undefined);
+
+  // A non-Error throw still rejects with an Error.
+  const weird = createGroupCommitter({
+    transaction: () => {
+      throw 'SQLITE_FULL';
+    },
+  });
+  await assert.rejects(weird.submit(() => 1), (e: unknown) => e instanceof Error && e.message.includes('SQLITE_FULL'));
+});
+
+test('maxBatch splits a large queue into several commits', async () => {
+  const { store } = openStore();
+  const { gc, commits } = committer(store, { maxBatch: 10 });
+  const all = ids(25).map((id) => gc.submit(enqueueWork(store, id)));
+  assert.deepEqual(await Promise.all(all), ids(25));
+  assert.deepEqual(commits, [10, 10, 5]);
+  assert.equal(store.countsByState().pending, 25);
+});
+
+test('a failing batch does not take the next batch down with it', async () => {
+  const { store } = openStore();
+  const { gc, commits } = committer(store, { maxBatch: 2 });
+  const results = await Promise.allSettled([
+    gc.submit(enqueueWork(store, 'p1')),
+    gc.submit(() => {
+      throw new Error('bad job');
+    }),
+    gc.submit(enqueueWork(store, 'p3')),
+    gc.submit(enqueueWork(store, 'p4')),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled', 'fulfilled']);
+  assert.deepEqual(commits, [2]);
+  assert.equal(store.getAlarm('p1'), undefined);
+  assert.ok(store.getAlarm('p3'));
+  assert.ok(store.getAlarm('p4'));
+});
+
+test('an afterCommit hook that throws does not leave the other committed jobs unsettled', async () => {
+  const { store } = openStore();
+  const escaped: unknown[] = [];
+  // Catch whatever escapes the flush, so that a throw here cannot crash the test process.
+  const schedule = (fn: () => void) =>
+    setImmediate(() => {
+      try {
+        fn();
+      } catch (e) {
+        escaped.push(e);
+      }
+    });
+  const { gc, commits } = committer(store, { schedule });
+  const jobs = [
+    gc.submit(enqueueWork(store, 'h1'), () => {
+      throw new Error('hook failed');
+    }),
+    gc.submit(enqueueWork(store, 'h2')),
+    gc.submit(enqueueWork(store, 'h3')),
+  ];
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 200));
+  const settled = await Promise.race([Promise.allSettled(jobs), timeout]);
+  assert.deepEqual(commits, [3]);
+  assert.ok(store.getAlarm('h2') && store.getAlarm('h3'), 'the batch was committed');
+  assert.notEqual(settled, 'timeout', `jobs committed in the same batch never settled (escaped from flush: ${String(escaped[0])})`);
+});
