@@ -4,7 +4,7 @@
  * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin --version`.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/index.ts';
+import { ConfigError, loadConfig, parseListen } from './config/index.ts';
 import type { Config } from './config/types.ts';
 import { coerceError } from './lib/errors.ts';
 import { VERSION } from './version.ts';
@@ -13,7 +13,9 @@ import { onShutdownSignals, serveNode } from './runtime/node.ts';
 const USAGE = `tocsin ${VERSION}: alert relay
 
 Usage:
-  tocsin serve [--config FILE] [--insecure-no-auth]   run the relay (config also from $TOCSIN_CONFIG)
+  tocsin serve [--config FILE] [--listen HOST:PORT] [--insecure-no-auth]
+                                                      run the relay (config also from $TOCSIN_CONFIG;
+                                                      --listen overrides the config's listen)
   tocsin check-config --config FILE                   validate a config file; exit 0 if valid, 1 if not
   tocsin --version
 
@@ -34,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string', short: 'c' },
+      listen: { type: 'string', short: 'l' },
       'insecure-no-auth': { type: 'boolean', default: false },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
@@ -58,7 +61,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'serve': {
-      const config = loadConfig(configPath);
+      let config = loadConfig(configPath);
+      if (values.listen !== undefined) {
+        const listen = parseListen(values.listen);
+        if (typeof listen === 'string') throw new ConfigError([`--listen: ${listen}`]);
+        config = Object.freeze({ ...config, listen: Object.freeze(listen) });
+      }
       const refusal = refuseOpenListen(config, values['insecure-no-auth'] ?? false);
       if (refusal) {
         process.stderr.write(`tocsin: ${refusal}\n`);

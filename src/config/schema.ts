@@ -60,12 +60,18 @@ const bytes = z.union([z.number(), z.string()], { error: BYTES_MSG }).transform(
 
 const LISTEN_MSG = 'must be host:port, e.g. 127.0.0.1:9095';
 
-/** "host:port" or "[ipv6]:port" → { host, port }. */
-const listen = z.string({ error: LISTEN_MSG }).transform((v, ctx) => {
+/** "host:port" or "[ipv6]:port" → { host, port }, or the error message. */
+export function parseListen(v: string): { host: string; port: number } | string {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
   if (m && port <= 65535) return { host: (m[1] ?? m[2])!, port };
-  ctx.addIssue({ code: 'custom', message: m ? 'port must be between 0 and 65535' : LISTEN_MSG });
+  return m ? 'port must be between 0 and 65535' : LISTEN_MSG;
+}
+
+const listen = z.string({ error: LISTEN_MSG }).transform((v, ctx) => {
+  const r = parseListen(v);
+  if (typeof r !== 'string') return r;
+  ctx.addIssue({ code: 'custom', message: r });
   return z.NEVER;
 });
 

@@ -9,6 +9,9 @@ import { IngestError } from './errors.ts';
 import { parseJsonLossless } from './lossless.ts';
 import type { ParseOutcome, ParsedAlarm } from './types.ts';
 
+/** The largest time a JavaScript Date can hold. */
+const MAX_EPOCH_MS = 8_640_000_000_000_000;
+
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Label values: strings; numbers and booleans are accepted and turned into their text. */
@@ -20,7 +23,11 @@ const labelMap = z.record(
 
 const occurredAt = z.union(
   [
-    z.number().int('must be an integer of epoch milliseconds').min(0, 'must not be negative'),
+    z
+      .number()
+      .int('must be an integer of epoch milliseconds')
+      .min(0, 'must not be negative')
+      .max(MAX_EPOCH_MS, 'is beyond the latest representable time'),
     z.string().regex(RFC3339, 'must be an RFC 3339 time like 2026-11-22T01:00:41Z or epoch milliseconds'),
   ],
   { error: 'must be an RFC 3339 time like 2026-11-22T01:00:41Z or epoch milliseconds' },
@@ -58,7 +65,19 @@ function fieldPath(prefix: string, path: readonly PropertyKey[], keys?: readonly
   return out || 'body';
 }
 
+/** zod drops a `__proto__` key from records; refuse it explicitly rather than lose a label silently. */
+function refuseProtoKeys(raw: unknown, prefix: string): void {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
+  for (const field of ['labels', 'annotations']) {
+    const map = (raw as Record<string, unknown>)[field];
+    if (map !== null && typeof map === 'object' && Object.hasOwn(map, '__proto__')) {
+      throw new IngestError(fieldPath(prefix, [field, '__proto__']), 'is a reserved name and cannot be used as a key');
+    }
+  }
+}
+
 function toAlarm(raw: unknown, prefix: string, opts: GenericOptions): ParsedAlarm {
+  refuseProtoKeys(raw, prefix);
   const r = alarmSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;

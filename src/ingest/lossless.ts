@@ -6,6 +6,27 @@
 import { isInteger, parse } from 'lossless-json';
 import { IngestError } from './errors.ts';
 
+/** Alarms are shallow; anything deeper is refused before parsing (and recursion) can overflow the stack. */
+export const MAX_DEPTH = 64;
+
+/** Deepest nesting of arrays/objects in JSON text (brackets inside strings do not count). Linear, no recursion. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) max = depth;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return max;
+}
+
 /** Number parser: an unsafe integer keeps its original digits as a string; everything else is a JS number. */
 function parseNumber(text: string): number | string {
   const n = Number(text);
@@ -19,6 +40,8 @@ function parseNumber(text: string): number | string {
  * @throws IngestError('body', 'invalid JSON: …') on a syntax error.
  */
 export function parseJsonLossless(text: string): unknown {
+  const depth = nestingDepth(text);
+  if (depth > MAX_DEPTH) throw new IngestError('body', `JSON nested ${depth} levels deep; at most ${MAX_DEPTH} are accepted`);
   try {
     return parse(text, null, parseNumber);
   } catch (err) {

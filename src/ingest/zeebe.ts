@@ -186,9 +186,12 @@ function optInteger(x: unknown, field: string): string | undefined {
   return x === undefined || x === null ? undefined : requireInteger(x, field);
 }
 
+/** The largest time a JavaScript Date can hold. */
+const MAX_EPOCH_MS = 8_640_000_000_000_000;
+
 function optTimestamp(x: unknown, field: string): { occurredAt?: number } {
   if (x === undefined || x === null) return {};
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0 || x > MAX_EPOCH_MS) {
     throw new IngestError(field, `${field} must be epoch milliseconds, got ${describe(x)}`);
   }
   return { occurredAt: x };

@@ -119,7 +119,16 @@ for (const kind of ['memory', 'file'] as const) {
       const [n] = store.claim('hook', 1, 1000, 2000);
       store.complete([{ kind: 'sent', n: n!, at: 1000, latencyMs: 1 }]);
       enqueue(store, 'kept', ['hook'], 1000);
+      enqueue(store, 'deadOld', ['hook'], 1000);
+      enqueue(store, 'deadNew', ['hook'], 1000);
+      const dying = store.claim('hook', 5, 1000, 2000).filter((c) => c.alarm.id.startsWith('dead'));
+      store.complete(dying.map((c) => ({
+        kind: 'dead' as const, n: c, at: c.alarm.id === 'deadOld' ? 1000 : 9000, latencyMs: 1, reason: 'gave up', permanent: true,
+      })));
       store.prune(1000 + 10_000, 5_000, 5_000);
+      assert.equal(store.notificationsOf('deadOld').length, 0, 'dead letters older than the retention are pruned');
+      assert.equal(store.getAlarm('deadOld'), undefined);
+      assert.equal(store.notificationsOf('deadNew')[0]?.state, 'dead', 'recent dead letters are kept');
       assert.equal(store.getAlarm('old'), undefined);
       assert.equal(store.deliveriesOf('old').length, 0);
       assert.ok(store.getAlarm('kept'), 'an alarm with undelivered notifications is kept');

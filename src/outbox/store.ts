@@ -276,12 +276,16 @@ export class OutboxStore {
       .all().length;
   }
 
-  /** Deletes history older than the retention, expired idempotency keys, and alarms with nothing left to deliver. */
+  /**
+   * Deletes history older than the retention: delivery log, attempts, dead letters (by when they died),
+   * expired idempotency keys, and alarms with nothing left to deliver or show.
+   */
   prune(now: number, retentionMs: number, idempotencyTtlMs: number): void {
     const horizon = now - retentionMs;
     this.#db.transaction((tx) => {
       tx.delete(deliveries).where(lte(deliveries.sentAt, horizon)).run();
       tx.delete(attempts).where(lte(attempts.at, horizon)).run();
+      tx.run(sql`DELETE FROM notifications WHERE state = 'dead' AND dead_at <= ${horizon}`);
       tx.delete(idempotencyKeys).where(lte(idempotencyKeys.createdAt, now - idempotencyTtlMs)).run();
       tx.run(sql`DELETE FROM alarms WHERE received_at <= ${horizon}
         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = alarms.id)

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import Database from 'better-sqlite3';
 import { createApp, databaseFile, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import type { Config } from '../../src/config/types.ts';
@@ -90,6 +91,8 @@ export interface Harness {
   /** Any request to app.fetch. */
   request(path: string, init?: RequestInit): Promise<PostResult>;
   get(path: string, headers?: Record<string, string>): Promise<PostResult>;
+  /** Rows in a table of the app's database, read through a separate read-only connection. */
+  count(table: 'alarms' | 'notifications' | 'deliveries' | 'idempotency_keys'): number;
   /** app.stop() (idempotent), close the HTTP client, remove the data dir. */
   cleanup(): Promise<void>;
 }
@@ -150,6 +153,14 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     },
     get(path, headers = {}) {
       return request(path, { method: 'GET', headers });
+    },
+    count(table) {
+      const db = new Database(databaseFile(config), { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare(`SELECT count(*) AS c FROM ${table}`).get() as { c: number }).c;
+      } finally {
+        db.close();
+      }
     },
     async cleanup() {
       if (cleaned) return;
