@@ -152,11 +152,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const launch = (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch) => {
     busy.set(n.method, (busy.get(n.method) ?? 0) + 1);
-    const p = deliver(n, channel, s, b).finally(() => {
-      busy.set(n.method, (busy.get(n.method) ?? 1) - 1);
-      active.delete(p);
-      if (!stopping) nudge();
-    });
+    const p = deliver(n, channel, s, b)
+      .catch((e) => {
+        // Nothing recorded: the lease expires and the notification is delivered again.
+        logger.error({ method: n.method, notification_id: n.id, err: coerceError(e).message }, 'delivery bookkeeping failed');
+      })
+      .finally(() => {
+        busy.set(n.method, (busy.get(n.method) ?? 1) - 1);
+        active.delete(p);
+        if (!stopping) nudge();
+      });
     active.add(p);
   };
 

@@ -52,7 +52,11 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
       for (const job of jobs) job.reject(err);
       return;
     }
-    opts.onCommit?.(jobs.length, now() - t0);
+    try {
+      opts.onCommit?.(jobs.length, now() - t0);
+    } catch (e) {
+      opts.onAfterCommitError?.(coerceError(e));
+    }
     jobs.forEach((job, i) => {
       try {
         job.after?.(results[i]);
