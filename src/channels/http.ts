@@ -168,7 +168,8 @@ export async function postJson(
   retryAfterCapMs: number,
   secrets: readonly (Secret | undefined)[],
 ): Promise<SendResult> {
-  const all = [...secrets, ...urlSecrets(req.url)];
+  // Redaction work is needed only for failures (a 2xx carries no error text).
+  const all = () => [...secrets, ...urlSecrets(req.url)];
   let onAbort: (() => void) | undefined;
   try {
     // Also honour the deadline if the client ignores the signal.
@@ -179,15 +180,17 @@ export async function postJson(
     });
     aborted.catch(() => {});
     const res = await Promise.race([http(req, signal), aborted]);
+    if (res.status >= 200 && res.status < 300) return classifyResponse(res, nowMs(), retryAfterCapMs);
+    const redactions = all();
     const clean: HttpResponse = {
       status: res.status,
       header: (name) => res.header(name),
-      bodyExcerpt: redact(String(res.bodyExcerpt ?? ''), all),
+      bodyExcerpt: redact(String(res.bodyExcerpt ?? ''), redactions),
     };
-    return redactResult(classifyResponse(clean, nowMs(), retryAfterCapMs), all);
+    return redactResult(classifyResponse(clean, nowMs(), retryAfterCapMs), redactions);
   } catch (err) {
     try {
-      return redactResult(signal.aborted ? classifyAbort(signal.reason) : classifyError(err), all);
+      return redactResult(signal.aborted ? classifyAbort(signal.reason) : classifyError(err), all());
     } catch {
       return { outcome: 'retry', error: 'request failed' };
     }

@@ -12,9 +12,10 @@ const DRAIN_LIMIT = 256 * 1024;
 export function createUndiciClient(opts: { connectionsPerOrigin?: number } = {}): { client: HttpClient; close(): Promise<void> } {
   const agent = new Agent({ connections: opts.connectionsPerOrigin ?? 64, keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
   const client: HttpClient = async (req, signal) => {
+    const url = new URL(req.url);
     const res = await agent.request({
-      origin: new URL(req.url).origin,
-      path: new URL(req.url).pathname + new URL(req.url).search,
+      origin: url.origin,
+      path: url.pathname + url.search,
       method: req.method,
       headers: req.headers as Record<string, string>,
       body: req.body,
