@@ -2,9 +2,9 @@
  * `npm run bench`: end-to-end benchmark of the relay on Node.
  * Three processes: a webhook sink, the relay (durable, synchronous=FULL by default) and a load generator.
  * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
- * Phase 2 (latency): open-loop at a fixed offered rate; p50/p99 ingest-ack and p99 end-to-end latency.
+ * Phase 2 (latency): open-loop at each offered rate in turn; p50/p99 ingest-ack and p99 end-to-end latency.
  * Prints the results and writes them as JSON to bench-results/.
- * Options: --total N --concurrency C --rate R --seconds S --method-concurrency M --synchronous FULL|NORMAL --out DIR
+ * Options: --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M --synchronous FULL|NORMAL --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -17,8 +17,8 @@ import { parseArgs } from 'node:util';
 const { values: opt } = parseArgs({
   options: {
     total: { type: 'string', default: '60000' },
-    concurrency: { type: 'string', default: '64' },
-    rate: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '128' },
+    rate: { type: 'string', default: '5000,2000' },
     seconds: { type: 'string', default: '10' },
     'method-concurrency': { type: 'string', default: '64' },
     synchronous: { type: 'string', default: 'FULL' },
@@ -79,7 +79,7 @@ async function main() {
   const settings = {
     total: num('total'),
     load_concurrency: num('concurrency'),
-    latency_rate: num('rate'),
+    latency_rates: opt.rate!.split(',').map(Number),
     latency_seconds: num('seconds'),
     method_concurrency: num('method-concurrency'),
     synchronous: opt.synchronous,
@@ -141,10 +141,27 @@ async function main() {
     const tpSink = await waitDelivered(expected, 120_000);
     const deliveredPerSec = tp.ok / ((tpSink.lastAt - t0) / 1000);
 
-    // Phase 2: latency at a fixed offered rate.
-    const lat = await ask<LoadResult>(load, { url, mode: 'rate', phase: 'latency', rate: settings.latency_rate, seconds: settings.latency_seconds, concurrency: 256 });
-    expected += lat.ok;
-    const latSink = await waitDelivered(expected, 120_000);
+    // Phase 2: latency at fixed offered rates (open loop), each after the previous one has drained.
+    const latency = [];
+    let duplicates = 0;
+    for (const rate of settings.latency_rates) {
+      const lat = await ask<LoadResult>(load, { url, mode: 'rate', phase: 'latency', rate, seconds: settings.latency_seconds, concurrency: 256 });
+      expected += lat.ok;
+      const latSink = await waitDelivered(expected, 180_000);
+      duplicates = latSink.count - latSink.unique;
+      latency.push({
+        offered_per_sec: rate,
+        alarms: lat.sent,
+        accepted: lat.ok,
+        failed: lat.failed,
+        achieved_per_sec: Math.round(lat.ok / (lat.elapsedMs / 1000)),
+        ack_p50_ms: r2(percentile(lat.ack, 50)),
+        ack_p99_ms: r2(percentile(lat.ack, 99)),
+        ack_max_ms: r2(Math.max(...lat.ack)),
+        end_to_end_p50_ms: r2(percentile(latSink.e2e, 50)),
+        end_to_end_p99_ms: r2(percentile(latSink.e2e, 99)),
+      });
+    }
 
     const result = {
       date: new Date().toISOString(),
@@ -159,20 +176,9 @@ async function main() {
         ack_p50_ms: r2(percentile(tp.ack, 50)),
         ack_p99_ms: r2(percentile(tp.ack, 99)),
       },
-      latency: {
-        offered_per_sec: settings.latency_rate,
-        alarms: lat.sent,
-        accepted: lat.ok,
-        failed: lat.failed,
-        achieved_per_sec: Math.round(lat.ok / (lat.elapsedMs / 1000)),
-        ack_p50_ms: r2(percentile(lat.ack, 50)),
-        ack_p99_ms: r2(percentile(lat.ack, 99)),
-        ack_max_ms: r2(Math.max(...lat.ack)),
-        end_to_end_p50_ms: r2(percentile(latSink.e2e, 50)),
-        end_to_end_p99_ms: r2(percentile(latSink.e2e, 99)),
-      },
+      latency,
       relay_peak_rss_mib: peakRssMiB(relay.pid!),
-      duplicates_at_sink: latSink.count - latSink.unique,
+      duplicates_at_sink: duplicates,
     };
     load.kill();
     console.log(JSON.stringify(result, null, 2));

@@ -127,6 +127,25 @@ for (const kind of ['file', 'memory'] as const) {
   }
 
   describe(`dispatcher (${kind} database)`, () => {
+    test('a batch shares one abort signal without tripping the listener-leak warning', async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.name);
+      process.on('warning', onWarning);
+      cleanup.push(() => void process.off('warning', onWarning));
+      // Like an HTTP client: every send listens for abort on the signal it is given.
+      const ch = new FakeChannel('hook', Array.from({ length: 32 }, () => (_d: Delivery, signal: AbortSignal) => {
+        signal.addEventListener('abort', () => {});
+        return { outcome: 'sent', status: 200 } as SendResult;
+      }));
+      const env = setup({ channels: [ch], settings: { concurrency: 32 } });
+      for (let i = 0; i < 32; i++) env.enqueue(`w${i}`);
+      await env.round();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(ch.calls.length, 32);
+      assert.equal(new Set(ch.calls.map((c) => c.signal)).size, 1, 'one signal for the batch');
+      assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+    });
+
     test('pending → sent: the delivery log gets it, with an attempt record', async () => {
       const ch = new FakeChannel('hook', [
         () => {

@@ -4,6 +4,7 @@
  * channel with a deadline, decide sent / retry / dead, and record outcomes in batched transactions.
  * Every claimed notification is always completed or released — never dropped.
  */
+import { setMaxListeners } from 'node:events';
 import type { Channel } from '../channels/types.ts';
 import type { DeliverySettings } from '../config/types.ts';
 import type { SendResult } from '../domain/notification.ts';
@@ -107,6 +108,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const openBatch = (size: number, timeoutMs: number): Batch => {
     const controller = new AbortController();
+    // Every delivery of the batch (and its HTTP client) listens on this one signal.
+    setMaxListeners(0, controller.signal);
     const deadline = setTimeout(() => controller.abort(new DOMException('delivery deadline passed', 'TimeoutError')), timeoutMs);
     const batch = { controller, deadline, open: size };
     controllers.add(controller);
