@@ -2,7 +2,7 @@
  * @module http/metrics
  * Prometheus metrics (prom-client), in a registry of this app's own (no global default registry).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IngestObserver } from '../ingest/accept.ts';
 import type { DeliveryObserver } from '../dispatch/dispatcher.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -16,6 +16,8 @@ export interface Metrics {
 
 export function createMetrics(pending: () => number, logger: Logger): Metrics {
   const registry = new Registry();
+  // Process metrics: CPU, memory, event-loop lag, GC pauses (prefixed nodejs_ / process_).
+  collectDefaultMetrics({ register: registry });
   const r = [registry];
   const accepted = new Counter({ name: 'tocsin_alarms_accepted_total', help: 'Alarms accepted and stored', labelNames: ['source'], registers: r });
   const duplicates = new Counter({ name: 'tocsin_alarms_duplicate_total', help: 'Repeats answered with the original ids', labelNames: ['source'], registers: r });
