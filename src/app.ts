@@ -81,6 +81,16 @@ export function createApp(config: Config, deps: AppDeps): App {
     settings.set(name, m.delivery);
   }
 
+  // Notifications for a method that is no longer configured wait (they are never dropped); say so loudly.
+  for (const [method, count] of store.undeliveredByMethod()) {
+    if (!channels.has(method)) {
+      logger.error(
+        { method, undelivered: count },
+        'notifications are waiting for a method that is not configured; configure it again to deliver them',
+      );
+    }
+  }
+
   const dispatcher = createDispatcher({
     store,
     channels,

@@ -297,6 +297,14 @@ export class OutboxStore {
     return this.#db.get<{ c: number }>(sql`SELECT count(*) AS c FROM notifications WHERE state != 'dead'`)?.c ?? 0;
   }
 
+  /** Undelivered (pending or in flight) notifications per method. */
+  undeliveredByMethod(): Map<string, number> {
+    const rows = this.#db.all<{ method: string; c: number }>(
+      sql`SELECT method, count(*) AS c FROM notifications WHERE state != 'dead' GROUP BY method`,
+    );
+    return new Map(rows.map((r) => [r.method, r.c]));
+  }
+
   countsByState(): { pending: number; inflight: number; dead: number; delivered: number } {
     const rows = this.#db.all<{ state: string; c: number }>(sql`SELECT state, count(*) AS c FROM notifications GROUP BY state`);
     const by = Object.fromEntries(rows.map((r) => [r.state, r.c]));

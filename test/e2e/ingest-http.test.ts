@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHarness, prng, type Harness, type PostResult } from './app-harness.ts';
 
 const ALARM_ID = /^alm_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -746,4 +748,28 @@ test(`fuzz: ${FUZZ_COUNT} random bodies never get a 5xx (seed ${FUZZ_SEED}, reru
       `invariant violations (seed ${FUZZ_SEED}):\n${[...violations].map(([k, v]) => `  ${k} ×${v.count}, e.g. ${v.example}`).join('\n')}`,
     );
   });
+});
+
+test('notifications for a method removed from the config are kept and reported at start', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tocsin-orphan-'));
+  try {
+    const first = await createHarness({
+      yaml: `data_dir: ${JSON.stringify(dataDir)}\nmethods:\n  pager: { type: webhook, url: "http://127.0.0.1:9/x" }\nroutes:\n  - methods: [pager]\n`,
+    });
+    const res = await first.post('/v1/alarms', { name: 'Orphan' });
+    assert.equal(res.status, 202);
+    await first.cleanup();
+
+    const second = await createHarness({ yaml: `data_dir: ${JSON.stringify(dataDir)}\n` });
+    try {
+      const rec = second.logger.records.find((r) => r.level === 'error' && r.fields.method === 'pager');
+      assert.ok(rec, second.logger.text());
+      assert.equal(rec.fields.undelivered, 1);
+      assert.equal(second.app.store.pendingCount, 1, 'still waiting, not dropped');
+    } finally {
+      await second.cleanup();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
