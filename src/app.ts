@@ -31,8 +31,8 @@ export interface AppDeps {
   readonly random: Random;
   readonly randomBytes: RandomBytes;
   readonly logger: Logger;
-  /** Where the `log` method prints one JSON line per notification. */
-  readonly writeLine: (line: string) => void;
+  /** Where the `log` method prints one JSON line per notification (a promise settles once written). */
+  readonly writeLine: (line: string) => void | Promise<void>;
 }
 
 export interface App {

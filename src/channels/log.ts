@@ -11,7 +11,8 @@ export function createLogChannel(method: string, deps: ChannelDeps): Channel {
     method,
     async send(d) {
       try {
-        deps.writeLine(JSON.stringify(toEnvelope(d)));
+        // Sent only once the line is really written: a closed stdout means retry, not loss.
+        await deps.writeLine(JSON.stringify(toEnvelope(d)));
         return { outcome: 'sent' };
       } catch (e) {
         return { outcome: 'retry', error: coerceError(e).message || 'write failed' };

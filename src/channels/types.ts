@@ -34,6 +34,6 @@ export interface ChannelDeps {
   readonly http: HttpClient;
   readonly clock: Clock;
   readonly random: Random;
-  /** Where the `log` method prints (stdout by default). */
-  readonly writeLine: (line: string) => void;
+  /** Where the `log` method prints (stdout by default); a returned promise settles when the line is written. */
+  readonly writeLine: (line: string) => void | Promise<void>;
 }

@@ -113,6 +113,7 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     case '/missing': return reply(404, '<html>\n  <h1>Not   Found</h1>\n</html>');
     case '/bad': return reply(400, '{"error":"invalid payload"}');
     case '/slow': return void setTimeout(() => reply(200, 'late'), 5000).unref();
+    case '/echo-header': return reply(401, `bad key ${req.headers['x-api-key']}`);
     case '/echo': return reply(500, `denied: auth=${req.headers.authorization} url=${req.url} full=http://${req.headers.host}${req.url}`);
     default: return reply(500);
   }
@@ -189,4 +190,12 @@ test('e2e a 500 echoing the bearer token and URL secrets leaks neither', async (
   const error = r.outcome === 'retry' ? r.error : '';
   assert.match(error, /^HTTP 500: denied: auth=Bearer <secret> url=/);
   for (const s of [token, qs, `${base}/echo?api_key=${qs}`]) assert.ok(!error.includes(s), `leaked ${s} in ${error}`);
+});
+
+test('e2e a 401 echoing a custom header value (an API key) does not leak it', async () => {
+  const key = 'sk-live-SUPERSECRET42';
+  const r = await send(cfg(`${base}/echo-header`, { headers: { 'X-Api-Key': key } }));
+  assert.equal(r.outcome, 'permanent');
+  const error = r.outcome === 'permanent' ? r.error : '';
+  assert.equal(error, 'HTTP 401: bad key <secret>');
 });

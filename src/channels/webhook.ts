@@ -5,6 +5,7 @@
 import type { RetryPolicy, WebhookMethodConfig } from '../config/types.ts';
 import { toEnvelope } from '../domain/envelope.ts';
 import type { Delivery } from '../domain/notification.ts';
+import { Secret } from '../lib/secret.ts';
 import { postJson } from './http.ts';
 import { signStandardWebhook } from './signing.ts';
 import type { Channel, ChannelDeps, HttpRequest } from './types.ts';
@@ -39,7 +40,8 @@ export function createWebhookChannel(
   deps: ChannelDeps,
   userAgent: string = USER_AGENT,
 ): Channel {
-  const secrets = [cfg.url, cfg.bearerToken, cfg.signingSecret];
+  // Custom header values often carry credentials (e.g. an API key header): redact them like the rest.
+  const secrets = [cfg.url, cfg.bearerToken, cfg.signingSecret, ...Object.values(cfg.headers).map((v) => new Secret(v))];
   const now = () => deps.clock.now();
   return {
     method,

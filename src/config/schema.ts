@@ -21,12 +21,16 @@ const oneOf = (values: readonly string[]) => `must be one of: ${values.join(', '
 
 const DURATION_MSG = 'must be a duration like "10s" or "500ms"';
 
-/** A duration ("10s", "500ms", or a number of milliseconds) → milliseconds. */
-function duration(opts: { positive?: boolean } = {}) {
+/** The longest delay a timer can wait (setTimeout fires at once beyond it): about 24.8 days. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration ("10s", "500ms", or a number of milliseconds) → milliseconds. `timer`: used as a setTimeout delay. */
+function duration(opts: { positive?: boolean; timer?: boolean } = {}) {
   return z.union([z.number(), z.string()], { error: DURATION_MSG }).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) ctx.addIssue({ code: 'custom', message: DURATION_MSG });
     else if (opts.positive && ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+    else if (opts.timer && ms > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', message: 'must be at most 24d' });
     else return ms;
     return z.NEVER;
   });
@@ -99,7 +103,7 @@ const source = z.strictObject({ token: z.string().optional(), token_file: z.stri
 /** Per-method overrides of the delivery section (same formats as there). */
 const deliveryOverrides = {
   concurrency: int(1).optional(),
-  timeout: duration({ positive: true }).optional(),
+  timeout: duration({ positive: true, timer: true }).optional(),
   max_attempts: int(1).optional(),
   max_age: duration().optional(),
   backoff_base: duration({ positive: true }).optional(),
@@ -176,15 +180,15 @@ export const rawConfigSchema = z.strictObject({
   delivery: section(
     z.strictObject({
       concurrency: int(1).prefault(16),
-      timeout: duration({ positive: true }).prefault('10s'),
+      timeout: duration({ positive: true, timer: true }).prefault('10s'),
       max_attempts: int(1).prefault(20),
       max_age: duration().prefault('24h'),
       backoff_base: duration({ positive: true }).prefault('1s'),
       backoff_cap: duration({ positive: true }).prefault('10m'),
       retry_after_cap: duration().prefault('1h'),
       batch_size: int(1).prefault(256),
-      poll_interval: duration({ positive: true }).prefault('1s'),
-      shutdown_grace: duration().prefault('10s'),
+      poll_interval: duration({ positive: true, timer: true }).prefault('1s'),
+      shutdown_grace: duration({ timer: true }).prefault('10s'),
     }).prefault({}),
   ),
 });

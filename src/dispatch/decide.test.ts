@@ -85,13 +85,19 @@ test('the backoff base and cap come from the policy', () => {
   assert.deepEqual([1, 2, 3, 4, 5].map(at), [125, 250, 500, 750, 750].map((d) => ({ kind: 'retry', nextAttemptAt: 10_000 + d })));
 });
 
-test('Retry-After (retryAfterMs) is used instead of the backoff', () => {
+test('Retry-After is a floor: a longer one is honoured, a shorter one (or 0) still gets the backoff', () => {
   const now = 50_000;
-  for (const [attempt, retryAfterMs] of [[1, 30_000], [7, 120_000], [12, 1], [3, 0]] as const) {
-    const random = fixedRandom(0.999);
-    const d = decide({ outcome: 'retry', status: 429, error: 'HTTP 429', retryAfterMs }, { attempt, createdAt: 0, now }, policy, random);
-    assert.deepEqual(d, { kind: 'retry', nextAttemptAt: now + retryAfterMs }, `attempt ${attempt}, Retry-After ${retryAfterMs}`);
-    assert.equal(random.calls, 0, 'no jitter drawn when the server said when');
+  // policy: base 1 s, cap 10 min; random 0.5 → backoff = 0.5 * min(cap, base * 2^(attempt-1)).
+  const table: [attempt: number, retryAfterMs: number, expectedDelay: number][] = [
+    [1, 30_000, 30_000], // longer than the backoff (500 ms): the server wins
+    [7, 120_000, 120_000],
+    [3, 0, 2_000], // Retry-After: 0 does not retry at once
+    [12, 1, 300_000], // nor does a tiny one
+    [5, 8_000, 8_000], // equal to the backoff
+  ];
+  for (const [attempt, retryAfterMs, expectedDelay] of table) {
+    const d = decide({ outcome: 'retry', status: 429, error: 'HTTP 429', retryAfterMs }, { attempt, createdAt: 0, now }, policy, () => 0.5);
+    assert.deepEqual(d, { kind: 'retry', nextAttemptAt: now + expectedDelay }, `attempt ${attempt}, Retry-After ${retryAfterMs}`);
   }
 });
 

@@ -111,7 +111,7 @@ for (const kind of ['file', 'memory'] as const) {
         store.insertAlarm(alarm(id), methods.length);
         for (const m of methods) store.insertNotification({ id: `n-${id}${methods.length > 1 ? `-${m}` : ''}`, alarmId: id, method: m, createdAt: clock.t });
       });
-      store.noteCommitted([alarm(id)], methods.length);
+      store.noteCommitted([{ alarm: alarm(id), notifications: methods.length }]);
     };
     /** One claim-and-deliver round, fully recorded. */
     const round = async () => {

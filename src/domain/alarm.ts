@@ -9,6 +9,9 @@ export type Severity = (typeof SEVERITIES)[number];
 export const STATUSES = ['firing', 'resolved'] as const;
 export type AlarmStatus = (typeof STATUSES)[number];
 
+/** The latest time a JavaScript Date can hold (epoch ms); later times are refused at ingest. */
+export const MAX_EPOCH_MS = 8_640_000_000_000_000;
+
 /** JSON value whose 64-bit integers are already decimal strings (never lossy numbers). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

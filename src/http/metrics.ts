@@ -32,6 +32,10 @@ export function createMetrics(pending: () => number, logger: Logger): Metrics {
   const commits = new Histogram({
     name: 'tocsin_commit_batch_size', help: 'Ingest jobs per group commit', registers: r, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024],
   });
+  const commitSeconds = new Histogram({
+    name: 'tocsin_commit_seconds', help: 'Time to run and commit one ingest group commit', registers: r,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  });
   new Gauge({
     name: 'tocsin_notifications_undelivered', help: 'Notifications pending or in flight', registers: r,
     collect() {
@@ -48,8 +52,8 @@ export function createMetrics(pending: () => number, logger: Logger): Metrics {
       duplicate(source, n) {
         duplicates.inc({ source }, n);
       },
-      unrouted(alarm) {
-        unrouted.inc({ source: alarm.source });
+      unrouted(source, alarm) {
+        unrouted.inc({ source });
         logger.warn({ alarm_id: alarm.id, source: alarm.source, name: alarm.name }, 'alarm matched no route; stored as unrouted');
       },
     },
@@ -62,8 +66,9 @@ export function createMetrics(pending: () => number, logger: Logger): Metrics {
         dead.inc({ method });
       },
     },
-    commit(jobs) {
+    commit(jobs, ms) {
       commits.observe(jobs);
+      commitSeconds.observe(ms / 1000);
     },
   };
 }

@@ -34,7 +34,8 @@ export interface AcceptResult {
 export interface IngestObserver {
   accepted(source: string, alarms: number, notifications: number): void;
   duplicate(source: string, n: number): void;
-  unrouted(alarm: Alarm): void;
+  /** `source` is the request's (authenticated or default) source, the same label as `accepted`. */
+  unrouted(source: string, alarm: Alarm): void;
 }
 
 /** Thrown when the outbox is too full to promise delivery: answer 503 with Retry-After. */
@@ -73,12 +74,11 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
     if (committer.queued >= maxQueued) throw new BackpressureError('too many requests waiting for the database', 1);
 
     const receivedAt = clock.now();
-    const fresh: Alarm[] = [];
+    const fresh: { alarm: Alarm; notifications: number }[] = [];
+    const unroutedAlarms: Alarm[] = [];
     let newNotifications = 0;
 
     const work = (): AcceptResult => {
-      fresh.length = 0;
-      newNotifications = 0;
       const since = receivedAt - deps.idempotencyTtlMs;
       const headerKey = req.idempotencyKey === undefined ? undefined : `h:${req.source}:${req.idempotencyKey}`;
       if (headerKey) {
@@ -107,8 +107,11 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           return id;
         });
         if (naturalKey) store.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
-        if (methods.length === 0) unrouted.push(alarm.id);
-        fresh.push(alarm);
+        if (methods.length === 0) {
+          unrouted.push(alarm.id);
+          unroutedAlarms.push(alarm);
+        }
+        fresh.push({ alarm, notifications: nids.length });
         newNotifications += nids.length;
         alarmIds.push(alarm.id);
         notificationIds.push(...nids);
@@ -117,14 +120,19 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
       return { status: fresh.length > 0 ? 202 : 200, alarmIds, notificationIds, duplicates, unrouted };
     };
 
-    const result = await committer.submit(work, () => store.noteCommitted(fresh, newNotifications));
-    const obs = deps.observer;
-    if (obs) {
-      if (fresh.length > 0) obs.accepted(req.source, fresh.length, newNotifications);
-      if (result.duplicates > 0) obs.duplicate(req.source, result.duplicates);
-      for (const a of fresh) if (result.unrouted.includes(a.id)) obs.unrouted(a);
+    const result = await committer.submit(work, () => store.noteCommitted(fresh));
+    // Committed: from here on nothing may turn the answer into an error (the client would retry and duplicate).
+    try {
+      const obs = deps.observer;
+      if (obs) {
+        if (fresh.length > 0) obs.accepted(req.source, fresh.length, newNotifications);
+        if (result.duplicates > 0) obs.duplicate(req.source, result.duplicates);
+        for (const a of unroutedAlarms) obs.unrouted(req.source, a);
+      }
+      if (newNotifications > 0) deps.onEnqueued?.();
+    } catch {
+      // Metrics and wake-ups are best effort; the poller picks the notifications up anyway.
     }
-    if (newNotifications > 0) deps.onEnqueued?.();
     return result;
   };
 }

@@ -3,14 +3,11 @@
  * tocsin's own alarm schema (POST /v1/alarms): one object or an array of them.
  */
 import { z } from 'zod';
-import { SEVERITIES, STATUSES, type AlarmInput } from '../domain/alarm.ts';
+import { MAX_EPOCH_MS, SEVERITIES, STATUSES, type AlarmInput } from '../domain/alarm.ts';
 import { defaultDedupKey } from '../domain/dedup-key.ts';
 import { IngestError } from './errors.ts';
 import { parseJsonLossless } from './lossless.ts';
 import type { ParseOutcome, ParsedAlarm } from './types.ts';
-
-/** The largest time a JavaScript Date can hold. */
-const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 

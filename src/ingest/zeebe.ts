@@ -3,7 +3,7 @@
  * Zeebe / Camunda 8 exported INCIDENT records (as the incident-alert exporter POSTs them) → alarms.
  * Parsed losslessly: Zeebe keys are 64-bit (`(partitionId << 51) + n`) and are kept as exact decimal strings.
  */
-import type { AlarmInput, JsonValue, Severity } from '../domain/alarm.ts';
+import { MAX_EPOCH_MS, type AlarmInput, type JsonValue, type Severity } from '../domain/alarm.ts';
 import { IngestError } from './errors.ts';
 import { parseJsonLossless } from './lossless.ts';
 import type { ParsedAlarm, ParseOutcome } from './types.ts';
@@ -185,9 +185,6 @@ function requireInteger(x: unknown, field: string): string {
 function optInteger(x: unknown, field: string): string | undefined {
   return x === undefined || x === null ? undefined : requireInteger(x, field);
 }
-
-/** The largest time a JavaScript Date can hold. */
-const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 function optTimestamp(x: unknown, field: string): { occurredAt?: number } {
   if (x === undefined || x === null) return {};

@@ -8,6 +8,7 @@ import { applyPragmas, type OpenDatabase } from './db.ts';
 import { migrate, SchemaTooNewError, schemaVersion } from './migrate.ts';
 import { OutboxStore, type Claimed } from './store.ts';
 import type { Alarm } from '../domain/alarm.ts';
+import { sql } from 'drizzle-orm';
 
 const alarm = (id: string): Alarm => ({
   id, source: 'test', name: 'DiskFull', severity: 'critical', status: 'firing', summary: 's',
@@ -38,7 +39,7 @@ for (const kind of ['memory', 'file'] as const) {
       store.insertAlarm(alarm(id), methods.length);
       methods.forEach((m, i) => store.insertNotification({ id: `n-${id}-${i}`, alarmId: id, method: m, createdAt: at }));
     });
-    store.noteCommitted([alarm(id)], methods.length);
+    store.noteCommitted([{ alarm: alarm(id), notifications: methods.length }]);
   };
 
   describe(`outbox store (${kind})`, () => {
@@ -70,6 +71,39 @@ for (const kind of ['memory', 'file'] as const) {
       const fresh = new OutboxStore(o.db);
       assert.equal(fresh.pendingCount, 1);
       assert.deepEqual(fresh.claim('hook', 10, 2000, 9000)[0]!.alarm, alarm('a1'));
+    });
+
+    test('the alarm cache lets go of an alarm once all its notifications are claimed; huge alarms are not cached', () => {
+      const store = new OutboxStore(open().db);
+      enqueue(store, 'a1', ['hook', 'log']);
+      assert.equal(store.alarmCacheSize, 1);
+      store.claim('hook', 10, 2000, 9000);
+      assert.equal(store.alarmCacheSize, 1, 'the log notification still needs it');
+      store.claim('log', 10, 2000, 9000);
+      assert.equal(store.alarmCacheSize, 0);
+
+      const big: Alarm = { ...alarm('big'), labels: { blob: 'x'.repeat(4 * 1024 * 1024) } };
+      store.transaction(() => {
+        store.insertAlarm(big, 1);
+        store.insertNotification({ id: 'n-big', alarmId: 'big', method: 'hook', createdAt: 1000 });
+      });
+      store.noteCommitted([{ alarm: big, notifications: 1 }]);
+      assert.equal(store.alarmCacheSize, 0, 'not cached');
+      assert.deepEqual(store.claim('hook', 10, 2000, 9000)[0]!.alarm, big, 'read back from the database');
+    });
+
+    test('a notification whose alarm row is missing is dead-lettered, and its batch mates still go out', () => {
+      const o = open();
+      const store = new OutboxStore(o.db);
+      enqueue(store, 'gone', ['hook']);
+      enqueue(store, 'fine', ['hook']);
+      o.db.run(sql`DELETE FROM alarms WHERE id = 'gone'`);
+      const fresh = new OutboxStore(o.db); // no cache: reads alarms back
+      assert.deepEqual(fresh.claim('hook', 10, 2000, 9000).map((c) => c.alarm.id), ['fine']);
+      const [dead] = fresh.notificationsOf('gone');
+      assert.equal(dead!.state, 'dead');
+      assert.equal(dead!.deadReason, 'alarm gone is missing from the database');
+      assert.equal(fresh.pendingCount, 1);
     });
 
     test('complete: sent moves to the delivery log, retry reschedules, dead stays as a dead letter, release uncounts', () => {

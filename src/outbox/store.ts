@@ -50,14 +50,33 @@ export interface IdempotencyRecord {
   readonly notificationIds: string[];
 }
 
+/** The alarm cache holds alarms with notifications not yet claimed, bounded by count and by size. */
 const ALARM_CACHE_MAX = 20_000;
+const ALARM_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+interface CachedAlarm {
+  readonly alarm: Alarm;
+  /** Notifications of this alarm not yet claimed from the cache. */
+  remaining: number;
+  readonly bytes: number;
+}
+
+/** Rough size of an alarm in memory (its strings dominate). */
+function approxBytes(a: Alarm): number {
+  let n = 256 + (a.summary?.length ?? 0) + (a.description?.length ?? 0);
+  for (const [k, v] of Object.entries(a.labels)) n += k.length + v.length;
+  for (const [k, v] of Object.entries(a.annotations)) n += k.length + v.length;
+  if (a.details !== undefined) n += JSON.stringify(a.details).length;
+  return 2 * n;
+}
 
 export class OutboxStore {
   readonly #db: SyncDb;
   readonly #ddb: SyncDb;
   #pending: number;
   /** Alarms enqueued by this process, so the delivery fast path need not read them back. */
-  readonly #alarmCache = new Map<string, Alarm>();
+  readonly #alarmCache = new Map<string, CachedAlarm>();
+  #alarmCacheBytes = 0;
 
   readonly #insertAlarm;
   readonly #insertNotification;
@@ -185,16 +204,33 @@ export class OutboxStore {
     this.#putIdem.run({ key, alarmIds: JSON.stringify(rec.alarmIds), notificationIds: JSON.stringify(rec.notificationIds), createdAt: at });
   }
 
-  /** After an enqueue transaction committed: remember its alarms and count its notifications. */
-  noteCommitted(committed: readonly Alarm[], notificationCount: number): void {
-    this.#pending += notificationCount;
-    for (const a of committed) {
-      if (this.#alarmCache.size >= ALARM_CACHE_MAX) {
+  /** After an enqueue transaction committed: count its notifications and cache its alarms until claimed. */
+  noteCommitted(committed: readonly { readonly alarm: Alarm; readonly notifications: number }[]): void {
+    for (const { alarm, notifications } of committed) {
+      this.#pending += notifications;
+      if (notifications === 0) continue;
+      const entry: CachedAlarm = { alarm, remaining: notifications, bytes: approxBytes(alarm) };
+      if (entry.bytes > ALARM_CACHE_MAX_BYTES / 16) continue; // a huge alarm is read back when claimed
+      while (this.#alarmCache.size >= ALARM_CACHE_MAX || this.#alarmCacheBytes + entry.bytes > ALARM_CACHE_MAX_BYTES) {
         const oldest = this.#alarmCache.keys().next().value;
-        if (oldest !== undefined) this.#alarmCache.delete(oldest);
+        if (oldest === undefined) break;
+        this.#uncache(oldest);
       }
-      this.#alarmCache.set(a.id, a);
+      this.#alarmCache.set(alarm.id, entry);
+      this.#alarmCacheBytes += entry.bytes;
     }
+  }
+
+  #uncache(id: string): void {
+    const entry = this.#alarmCache.get(id);
+    if (!entry) return;
+    this.#alarmCache.delete(id);
+    this.#alarmCacheBytes -= entry.bytes;
+  }
+
+  /** Alarms cached for delivery now (tests and metrics). */
+  get alarmCacheSize(): number {
+    return this.#alarmCache.size;
   }
 
   /** Undelivered (pending or in flight) notifications, maintained in memory. */
@@ -211,9 +247,11 @@ export class OutboxStore {
     const found = new Map<string, Alarm>();
     const missing: string[] = [];
     for (const r of rows) {
-      const a = this.#alarmCache.get(r.alarmId);
-      if (a) found.set(r.alarmId, a);
-      else missing.push(r.alarmId);
+      const entry = this.#alarmCache.get(r.alarmId);
+      if (entry) {
+        found.set(r.alarmId, entry.alarm);
+        if (--entry.remaining <= 0) this.#uncache(r.alarmId);
+      } else if (!found.has(r.alarmId)) missing.push(r.alarmId);
     }
     if (missing.length > 0) {
       for (const row of this.#loadAlarms.all({ ids: JSON.stringify(missing) }) as AlarmRow[]) found.set(row.id, rowToAlarm(row));
@@ -221,7 +259,12 @@ export class OutboxStore {
     const out: Claimed[] = [];
     for (const r of rows) {
       const alarm = found.get(r.alarmId);
-      if (!alarm) throw new Error(`outbox corrupt: notification ${r.id} refers to missing alarm ${r.alarmId}`);
+      if (!alarm) {
+        // Only a hand-edited database gets here: dead-letter the one row rather than stall its batch forever.
+        this.#dead.run({ id: r.id, at: now, reason: `alarm ${r.alarmId} is missing from the database`, status: null, error: null });
+        this.#pending--;
+        continue;
+      }
       out.push({ id: r.id, method, attempt: r.attempts, createdAt: r.createdAt, alarm });
     }
     return out;
@@ -331,7 +374,6 @@ export class OutboxStore {
 
   /** Cheap write probe for /readyz. */
   probeWritable(): void {
-    this.#db.run(sql`CREATE TEMP TABLE IF NOT EXISTS readyz_probe (x INTEGER)`);
     this.#db.run(sql`BEGIN IMMEDIATE`);
     this.#db.run(sql`ROLLBACK`);
   }

@@ -33,6 +33,24 @@ export function pooledRandomBytes(poolSize = 4096): (n: number) => Uint8Array {
   };
 }
 
+/**
+ * Lines for the `log` method, resolved once written. A closed stdout (EPIPE, a log shipper restarting)
+ * makes writes fail, so those notifications are retried; it must not crash the relay.
+ */
+export function stdoutLineWriter(logger: { error(fields: Record<string, unknown>, msg: string): void }): (line: string) => Promise<void> {
+  let reported = false;
+  process.stdout.on('error', (e) => {
+    if (reported) return;
+    reported = true;
+    logger.error({ err: e.message }, 'stdout is not writable; the log method will retry its notifications');
+  });
+  return (line) =>
+    new Promise<void>((resolve, reject) => {
+      if (process.stdout.destroyed || !process.stdout.writable) return reject(new Error('stdout is closed'));
+      process.stdout.write(line + '\n', (err) => (err ? reject(err) : resolve()));
+    });
+}
+
 export function createNodeLogger(level: Config['logLevel']) {
   return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: false }));
 }
@@ -46,7 +64,7 @@ export async function serveNode(config: Config, logger = createNodeLogger(config
     random: Math.random,
     randomBytes: pooledRandomBytes(),
     logger,
-    writeLine: (line) => process.stdout.write(line + '\n'),
+    writeLine: stdoutLineWriter(logger),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

@@ -127,7 +127,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       random: opts.random ?? Math.random,
       randomBytes: opts.randomBytes ?? ((n) => nodeRandomBytes(n)),
       logger,
-      writeLine: (line) => lines.push(line),
+      writeLine: (line) => void lines.push(line),
     });
   } catch (e) {
     await http.close();

@@ -22,6 +22,8 @@ interface Cli {
   stdout(): string;
   stderr(): string;
   kill(signal: NodeJS.Signals): void;
+  /** Closes our end of the child's stdout pipe (its writes then fail with EPIPE). */
+  closeStdout(): void;
   /** Resolves with the port of the `tocsin listening` log line (or rejects if the process exits first). */
   listening(timeoutMs?: number): Promise<number>;
 }
@@ -63,6 +65,7 @@ function runCli(args: string[], opts: { cwd?: string } = {}): Cli {
     stdout: () => out,
     stderr: () => err,
     kill: (signal) => proc.kill(signal),
+    closeStdout: () => proc.stdout!.destroy(),
     async listening(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -309,4 +312,35 @@ test('graceful SIGTERM with deliveries in flight: exit 0, nothing lost after res
     await sink?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test('a closed stdout does not crash the relay: log notifications wait and are retried', async () => {
+  await withTempDir(async (cwd) => {
+    const cli = runCli(['serve', '--listen', '127.0.0.1:0'], { cwd });
+    try {
+      const base = `http://127.0.0.1:${await cli.listening()}`;
+      cli.closeStdout();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${base}/v1/alarms`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'NoStdout', labels: { i: String(i) } }),
+        });
+        assert.equal(res.status, 202);
+        ids.push(((await res.json()) as { alarm_ids: string[] }).alarm_ids[0]!);
+      }
+      await waitFor(() => /stdout is not writable/.test(cli.stderr()), 10_000, 'the stdout error to be logged');
+      assert.equal((await fetch(`${base}/healthz`)).status, 200, 'still serving');
+      for (const id of ids) {
+        const view = (await (await fetch(`${base}/v1/alarms/${id}`)).json()) as { notifications: { state: string }[] };
+        assert.notEqual(view.notifications[0]!.state, 'sent', 'not counted as sent when the line was not written');
+        assert.notEqual(view.notifications[0]!.state, 'dead');
+      }
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    const { code } = await cli.exited;
+    assert.equal(code, 0, cli.stderr());
+  });
 });
