@@ -81,15 +81,19 @@ export function createApp(config: Config, deps: AppDeps): App {
     settings.set(name, m.delivery);
   }
 
-  // Notifications for a method that is no longer configured wait (they are never dropped); say so loudly.
-  for (const [method, count] of store.undeliveredByMethod()) {
-    if (!channels.has(method)) {
-      logger.error(
-        { method, undelivered: count },
-        'notifications are waiting for a method that is not configured; configure it again to deliver them',
-      );
+  // Notifications for a method that is no longer configured wait (they are never dropped): say so at
+  // start and at every housekeeping round until they are dealt with.
+  const reportOrphans = () => {
+    for (const [method, count] of store.undeliveredByMethod()) {
+      if (!channels.has(method)) {
+        logger.error(
+          { method, undelivered: count },
+          'notifications are waiting for a method that is not configured; configure it again to deliver them',
+        );
+      }
     }
-  }
+  };
+  reportOrphans();
 
   const dispatcher = createDispatcher({
     store,
@@ -156,7 +160,10 @@ export function createApp(config: Config, deps: AppDeps): App {
       dispatcher.nudge();
     }
   });
-  const prune = housekeeping('prune', () => store.prune(clock.now(), config.database.retentionMs, config.ingest.idempotencyTtlMs));
+  const prune = housekeeping('prune', () => {
+    store.prune(clock.now(), config.database.retentionMs, config.ingest.idempotencyTtlMs);
+    reportOrphans();
+  });
 
   return {
     fetch: (req) => http.fetch(req),
@@ -164,7 +171,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     dispatcher,
     accept,
     start() {
-      prune();
+      housekeeping('prune', () => store.prune(clock.now(), config.database.retentionMs, config.ingest.idempotencyTtlMs))();
       dispatcher.start();
       timers.push(setInterval(sweep, LEASE_SWEEP_MS), setInterval(prune, PRUNE_MS));
       for (const t of timers) t.unref?.();

@@ -44,7 +44,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get('/v1/alarms/:id', (c) => {
     const auth = deps.authenticate(c.req.header('authorization'));
     if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
-    const alarm = deps.store.getAlarm(c.req.param('id'));
+    const found = deps.store.getAlarm(c.req.param('id'));
+    // With sources configured, each source sees only its own alarms.
+    const alarm = found && (auth.source === undefined || found.source === auth.source) ? found : undefined;
     if (!alarm) return errorResponse(c, 'not_found', 'no such alarm (it may have passed its retention)');
     const pending = deps.store.notificationsOf(alarm.id).map((n) => ({
       id: n.id, method: n.method, state: n.state, attempts: n.attempts, next_attempt_at: new Date(n.nextAttemptAt).toISOString(),

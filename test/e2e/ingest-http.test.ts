@@ -384,7 +384,9 @@ test('auth: 401 without or with a wrong token, 202 with the right one, 403 for a
     // Reading an alarm needs a token too.
     const id = alarmIds[0]!;
     assertError(keep(await h.get(`/v1/alarms/${id}`)), 401, { error: 'missing Authorization: Bearer <token>', code: 'unauthorized' });
-    const read = keep(await h.get(`/v1/alarms/${id}`, bearer(ZEEBE_TOKEN)));
+    // Each source sees only its own alarms.
+    assert.equal(keep(await h.get(`/v1/alarms/${id}`, bearer(ZEEBE_TOKEN))).status, 404);
+    const read = keep(await h.get(`/v1/alarms/${id}`, bearer(SCRIPTS_TOKEN)));
     assert.equal(read.status, 200);
     assert.equal(read.json.alarm.source, 'scripts');
     keep(await h.get('/metrics'));
