@@ -1,7 +1,7 @@
 /**
  * @module outbox/db
- * The database handle the outbox works on: a synchronous drizzle database over any SQLite driver
- * (better-sqlite3 on Node, bun:sqlite on Bun, node:sqlite on Deno), opened by src/runtime.
+ * The database handle the outbox works on: a synchronous drizzle database over a SQLite driver,
+ * opened by src/runtime (better-sqlite3 on Node; the outbox itself knows no driver).
  */
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import { sql } from 'drizzle-orm';
