@@ -17,6 +17,7 @@ import type { RandomBytes } from '../../src/lib/ids.ts';
 import type { Logger } from '../../src/lib/logger.ts';
 import { createUndiciClient } from '../../src/runtime/http-undici.ts';
 import { openNodeSqlite } from '../../src/runtime/sqlite-node.ts';
+export { prng } from './prng.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -175,14 +176,3 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

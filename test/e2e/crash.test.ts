@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, killAllRelays, startRelay, type RelayProcess } from './relay-process.ts';
 import { alwaysOk, flakyBehavior, startWebhookSink, type WebhookSink } from './webhook-sink.ts';
+import { prng } from './prng.ts';
 
 const ALARMS = Number(process.env.CRASH_ALARMS ?? 3000);
 const POSTERS = 16;
@@ -26,17 +27,6 @@ const INGEST_DEADLINE_MS = 90_000;
 const DELIVERY_WAIT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
