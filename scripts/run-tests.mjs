@@ -1,9 +1,19 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx).
-// Extra arguments are passed as file filters: `npm test -- outbox` runs files whose path contains "outbox".
+// The whole test suite:
+//  1. builds dist/tocsin (the end-to-end tests run it) when a selected test needs it;
+//  2. runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx);
+//  3. runs the outbox repository suites again on Bun (bun:sqlite) and on Deno (node:sqlite), so every
+//     SQLite driver is tested; both runtimes come from node_modules (devDependencies).
+// Extra arguments are file filters: `npm test -- outbox` runs the files whose path contains "outbox".
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { build } from './build.mjs';
+
+/** Run on every runtime's default SQLite driver, not only on Node's. */
+const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts'];
+/** These start dist/tocsin. */
+const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts'];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -23,5 +33,26 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+
+function run(what, file, args, env = {}) {
+  console.log(`\n== ${what}`);
+  const r = spawnSync(file, args, { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...env } });
+  if (r.error) console.error(`could not run ${file}: ${r.error.message}`);
+  return r.status === 0;
+}
+
+if (files.some((f) => NEEDS_BINARY.includes(f))) {
+  console.log('== npm run build (dist/tocsin, for the end-to-end tests)');
+  build();
+}
+
+const results = [];
+results.push(['node', run(`node: ${files.length} files`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files])]);
+const everywhere = files.filter((f) => ALL_RUNTIMES.includes(f));
+if (everywhere.length > 0) {
+  results.push(['bun', run(`bun (bun:sqlite): ${everywhere.join(' ')}`, 'node_modules/.bin/bun', ['test', ...everywhere])]);
+  results.push(['deno', run(`deno (node:sqlite): ${everywhere.join(' ')}`, 'node_modules/.bin/deno', ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', ...everywhere])]);
+}
+const failed = results.filter(([, ok]) => !ok).map(([name]) => name);
+console.log(`\n== ${failed.length === 0 ? 'all passed' : `FAILED on: ${failed.join(', ')}`} (${results.map(([n]) => n).join(', ')})`);
+process.exit(failed.length === 0 ? 0 : 1);

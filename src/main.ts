@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, parseListen } from './config/index.ts';
 import type { Config } from './config/types.ts';
 import { coerceError } from './lib/errors.ts';
-import { VERSION } from './version.ts';
-import { onShutdownSignals, serveNode } from './runtime/node.ts';
+import { COMMIT, VERSION } from './version.ts';
+import { loadPlatform } from './runtime/detect.ts';
+import { exitOnShutdownSignals, runRelay } from './runtime/relay.ts';
 
 const USAGE = `tocsin ${VERSION}: alert relay
 
@@ -46,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   const configPath = values.config ?? process.env.TOCSIN_CONFIG;
   switch (command) {
     case 'version':
-      process.stdout.write(`tocsin ${VERSION}\n`);
+      process.stdout.write(`tocsin ${VERSION} (${COMMIT})\n`);
       return 0;
     case 'help':
       process.stdout.write(USAGE);
@@ -72,8 +73,9 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tocsin: ${refusal}\n`);
         return 1;
       }
-      const running = await serveNode(config);
-      onShutdownSignals(running.stop);
+      const platform = await loadPlatform();
+      const running = await runRelay(config, platform);
+      exitOnShutdownSignals(platform, running.stop);
       return -1; // keep running
     }
     default:

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openNodeSqlite } from '../runtime/sqlite-node.ts';
+import { openTestSqlite, sqliteDriver } from '../../test/support/sqlite-under-test.ts';
 import { applyPragmas, type OpenDatabase } from './db.ts';
 import { migrate } from './migrate.ts';
 import { OutboxStore } from './store.ts';
@@ -26,7 +26,7 @@ function openStore() {
   const file = join(dir, 'tocsin.db');
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const connect = (): OpenDatabase => {
-    const o = openNodeSqlite(file);
+    const o = openTestSqlite(file);
     cleanup.push(() => o.close());
     applyPragmas(o.db, 'NORMAL');
     return o;

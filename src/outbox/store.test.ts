@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openNodeSqlite } from '../runtime/sqlite-node.ts';
+import { openTestSqlite, sqliteDriver } from '../../test/support/sqlite-under-test.ts';
 import { applyPragmas, type OpenDatabase } from './db.ts';
 import { migrate, SchemaTooNewError, schemaVersion } from './migrate.ts';
 import { OutboxStore, type Claimed } from './store.ts';
@@ -28,7 +28,7 @@ afterEach(() => {
 for (const kind of ['memory', 'file'] as const) {
   const open = () => {
     const dir = kind === 'file' ? mkdtempSync(join(tmpdir(), 'tocsin-store-')) : undefined;
-    const o = openNodeSqlite(dir ? join(dir, 'tocsin.db') : ':memory:');
+    const o = openTestSqlite(dir ? join(dir, 'tocsin.db') : ':memory:');
     opened.push({ o, dir });
     applyPragmas(o.db, 'FULL');
     migrate(o.db, 0);
@@ -42,7 +42,7 @@ for (const kind of ['memory', 'file'] as const) {
     store.noteCommitted([{ alarm: alarm(id), notifications: methods.length }]);
   };
 
-  describe(`outbox store (${kind})`, () => {
+  describe(`outbox store (${sqliteDriver}, ${kind})`, () => {
     test('migrate is idempotent and refuses a newer schema', () => {
       const { db } = open();
       assert.deepEqual(migrate(db, 0), []);

@@ -103,7 +103,7 @@ test('--version prints "tocsin <package.json version>"', async () => {
   const cli = runCli(['--version']);
   const { code } = await cli.exited;
   assert.equal(code, 0, cli.stderr());
-  assert.equal(cli.stdout(), `tocsin ${VERSION}\n`);
+  assert.equal(cli.stdout(), `tocsin ${VERSION} (source)\n`);
 });
 
 test('check-config: 0 for a good file; 1 with one line per problem for a bad one, secrets not echoed', async () => {

@@ -12,12 +12,14 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, killAllRelays, startRelay, type RelayProcess } from './relay-process.ts';
+import { freePort, killAllRelays, sinkRelayConfig, startRelay, type RelayProcess, type RelayTarget } from './relay-process.ts';
 import { alwaysOk, flakyBehavior, startWebhookSink, type WebhookSink } from './webhook-sink.ts';
 import { prng } from './prng.ts';
 
 const ALARMS = Number(process.env.CRASH_ALARMS ?? 3000);
 const POSTERS = 16;
+/** CRASH_TARGET=binary|deno runs the same test against dist/tocsin or deno (default: node). */
+const TARGET = (process.env.CRASH_TARGET ?? 'node') as RelayTarget;
 /** Kills at random points of the ingest (by acknowledged count, plus a random delay). */
 const INGEST_KILLS = 5;
 /** Kills at random moments after all posts were acknowledged, while deliveries drain. */
@@ -32,27 +34,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** An answer no retry can fix: stops the posters and fails the test. */
 class FatalPost extends Error {}
-
-function configYaml(port: number, dataDir: string, sinkUrl: string): string {
-  return [
-    `listen: 127.0.0.1:${port}`,
-    `data_dir: ${JSON.stringify(dataDir)}`,
-    'log_level: info',
-    'methods:',
-    '  sink:',
-    '    type: webhook',
-    `    url: ${JSON.stringify(sinkUrl)}`,
-    '    backoff_base: 50ms',
-    '    backoff_cap: 500ms',
-    '    max_attempts: 1000',
-    '    timeout: 2s',
-    'delivery:',
-    '  poll_interval: 100ms',
-    'routes:',
-    '  - methods: [sink]',
-    '',
-  ].join('\n');
-}
 
 interface Ack {
   readonly seq: number;
@@ -79,7 +60,7 @@ test('every acknowledged alarm is delivered at least once across repeated SIGKIL
     console.log(`[crash] ${msg}`);
     if (summary) t.diagnostic(msg);
   };
-  say(`seed ${seed} (rerun with CRASH_SEED=${seed}), ${ALARMS} alarms, ${POSTERS} posters`, true);
+  say(`seed ${seed} (rerun with CRASH_SEED=${seed}), ${ALARMS} alarms, ${POSTERS} posters, target ${TARGET}`, true);
   const rngKills = prng(seed ^ 0x5bd1e995);
   const rngSink = prng(seed ^ 0x27d4eb2f);
   const rngPost = prng(seed ^ 0x165667b1);
@@ -94,13 +75,13 @@ test('every acknowledged alarm is delivered at least once across repeated SIGKIL
   try {
     sink = await startWebhookSink({ behavior: flakyBehavior(rngSink, { http500: 0.1, http503: 0.1, slow: 0.05, slowMs: [100, 1500], drop: 0.02 }) });
     const port = await freePort();
-    const yaml = configYaml(port, dataDir, sink.url);
+    const yaml = sinkRelayConfig(port, dataDir, sink.url, { max_attempts: '1000', timeout: '2s' });
 
     const start = async (): Promise<RelayProcess> => {
       let lastErr: unknown;
       for (let i = 0; i < 3; i++) {
         try {
-          const r = await startRelay({ configYaml: yaml, dataDir });
+          const r = await startRelay({ configYaml: yaml, dataDir, target: TARGET });
           assert.equal(r.port, port, 'relay must come back on the same port');
           incarnations.push({ relay: r, startedAt: Date.now() });
           return r;

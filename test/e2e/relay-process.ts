@@ -1,6 +1,8 @@
 /**
- * Runs the relay as a child process for end-to-end tests:
- * `node --import tsx src/main.ts serve --config FILE`, cwd = repo root.
+ * Runs the relay as a child process for end-to-end tests, on one of three targets:
+ *  - node:   `node --import tsx src/main.ts serve --config FILE` (what `npm start` runs), cwd = repo root;
+ *  - binary: `dist/tocsin serve --config FILE` (built by `npm run build`), cwd = an empty temp directory;
+ *  - deno:   `deno run <permissions> src/main.ts serve --config FILE` (deno from node_modules), cwd = repo root.
  * The config is written to a fresh temp file; the actual port is read from the
  * `tocsin listening` log line on stderr (so `listen: 127.0.0.1:0` works), and startRelay resolves
  * once GET /healthz answers 200. Every child still alive when this process exits is SIGKILLed.
@@ -14,7 +16,55 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+export type RelayTarget = 'node' | 'binary' | 'deno';
+export const RELAY_TARGETS: readonly RelayTarget[] = ['node', 'binary', 'deno'];
+
+export const BINARY = join(REPO_ROOT, 'dist', 'tocsin');
+/** The permissions the relay needs under Deno (as documented in the README). */
+export const DENO_PERMISSIONS = ['--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys'];
+
+/** The command line that serves with `configFile` on `target`, and the directory to run it in. */
+export function relayCommand(target: RelayTarget, configFile: string, workDir: string): { file: string; args: string[]; cwd: string } {
+  switch (target) {
+    case 'node':
+      return { file: process.execPath, args: ['--import', 'tsx', 'src/main.ts', 'serve', '--config', configFile], cwd: REPO_ROOT };
+    case 'binary':
+      return { file: BINARY, args: ['serve', '--config', configFile], cwd: workDir };
+    case 'deno':
+      return {
+        file: join(REPO_ROOT, 'node_modules', '.bin', 'deno'),
+        args: ['run', ...DENO_PERMISSIONS, 'src/main.ts', 'serve', '--config', configFile],
+        cwd: REPO_ROOT,
+      };
+  }
+}
+
+/**
+ * A config with one webhook method `sink` that every alarm routes to, fast retries and a 100 ms poll;
+ * `methodOptions` adds or overrides the method's settings (e.g. `{ concurrency: '4' }`).
+ */
+export function sinkRelayConfig(port: number, dataDir: string, sinkUrl: string, methodOptions: Record<string, string> = {}): string {
+  const method = { backoff_base: '50ms', backoff_cap: '500ms', ...methodOptions };
+  return [
+    `listen: 127.0.0.1:${port}`,
+    `data_dir: ${JSON.stringify(dataDir)}`,
+    'log_level: info',
+    'methods:',
+    '  sink:',
+    '    type: webhook',
+    `    url: ${JSON.stringify(sinkUrl)}`,
+    ...Object.entries(method).map(([k, v]) => `    ${k}: ${v}`),
+    'delivery:',
+    '  poll_interval: 100ms',
+    'routes:',
+    '  - methods: [sink]',
+    '',
+  ].join('\n');
+}
+
 export interface StartRelayOptions {
+  /** Which runtime / artifact to run (default node). */
+  readonly target?: RelayTarget;
   /** The whole config document; its `data_dir` should be `dataDir`. */
   readonly configYaml: string;
   /** The relay's data directory (not created or removed here; the relay creates it). */
@@ -126,12 +176,15 @@ export async function startRelay(opts: StartRelayOptions): Promise<RelayProcess>
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...opts.env })) if (v !== undefined) env[k] = v;
   delete env.NODE_TEST_CONTEXT; // the child is not a test file
+  env.DENO_NO_UPDATE_CHECK = '1';
+  env.NO_COLOR = '1';
 
   const max = opts.maxCaptureChars ?? 8 * 1024 * 1024;
   const err = new Capture(max);
   const out = new Capture(max);
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', configFile], {
-    cwd: REPO_ROOT,
+  const cmd = relayCommand(opts.target ?? 'node', configFile, confDir);
+  const proc = spawn(cmd.file, cmd.args, {
+    cwd: cmd.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

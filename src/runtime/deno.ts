@@ -1,0 +1,44 @@
+/**
+ * @module runtime/deno
+ * Deno: node:sqlite (Deno loads only N-API addons, not better-sqlite3), fetch, Deno.serve, Deno signals.
+ */
+import type { FetchHandler, Listener, Platform } from './platform.ts';
+import { loadBuiltinSqlite } from './sqlite-builtin.ts';
+import { createFetchClient } from './http-fetch.ts';
+
+/** The part of Deno's API used here. */
+interface DenoGlobal {
+  serve(
+    options: { hostname: string; port: number; onListen(addr: { port: number }): void; onError(e: unknown): Response },
+    handler: FetchHandler,
+  ): { shutdown(): Promise<void>; readonly addr: { port: number } };
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+}
+
+export async function denoPlatform(): Promise<Platform> {
+  const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
+  const openDatabase = await loadBuiltinSqlite();
+  return {
+    name: 'deno',
+    sqliteDriver: 'node:sqlite',
+    openDatabase,
+    createHttpClient: () => createFetchClient(),
+    async listen(fetch, hostname, port): Promise<Listener> {
+      const server = deno.serve(
+        {
+          hostname,
+          port,
+          onListen: () => {}, // instead of Deno's default "Listening on" line: stdout belongs to the log method
+          onError: () => Response.json({ error: 'internal error', code: 'internal' }, { status: 500 }),
+        },
+        fetch,
+      );
+      // Deno.serve cuts idle keep-alive connections itself on shutdown.
+      return { port: server.addr.port, close: () => server.shutdown(), closeAllConnections: () => {} };
+    },
+    onShutdownSignal(handler) {
+      deno.addSignalListener('SIGTERM', () => handler('SIGTERM'));
+      deno.addSignalListener('SIGINT', () => handler('SIGINT'));
+    },
+  };
+}

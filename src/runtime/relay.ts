@@ -1,0 +1,120 @@
+/**
+ * @module runtime/relay
+ * Runs the relay on any Platform: builds the app with the runtime's pieces, listens, and stops gracefully.
+ */
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { createApp, type App } from '../app.ts';
+import type { Config } from '../config/types.ts';
+import { systemClock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Platform } from './platform.ts';
+
+export interface Running {
+  readonly app: App;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export type RelayLogger = Logger & { flush?: () => void };
+
+/** crypto.randomBytes per id is costly at thousands of ids per second: draw from a refilled 4 KiB pool. */
+export function pooledRandomBytes(poolSize = 4096): (n: number) => Uint8Array {
+  let pool = randomBytes(poolSize);
+  let at = 0;
+  return (n) => {
+    if (at + n > pool.length) {
+      pool = randomBytes(Math.max(poolSize, n));
+      at = 0;
+    }
+    const out = pool.subarray(at, at + n);
+    at += n;
+    return out;
+  };
+}
+
+/**
+ * Lines for the `log` method, resolved once written. A closed stdout (EPIPE, a log shipper restarting)
+ * makes writes fail, so those notifications are retried; it must not crash the relay.
+ */
+export function stdoutLineWriter(logger: Pick<Logger, 'error'>): (line: string) => Promise<void> {
+  let reported = false;
+  process.stdout.on('error', (e: Error) => {
+    if (reported) return;
+    reported = true;
+    logger.error({ err: e.message }, 'stdout is not writable; the log method will retry its notifications');
+  });
+  return (line) =>
+    new Promise<void>((resolve, reject) => {
+      if (process.stdout.destroyed || !process.stdout.writable) return reject(new Error('stdout is closed'));
+      process.stdout.write(line + '\n', (err) => (err ? reject(err) : resolve()));
+    });
+}
+
+/** JSON lines on stderr. */
+export function createLogger(level: Config['logLevel']): RelayLogger {
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: false }));
+}
+
+const CUT_CONNECTIONS_AFTER_MS = 2000;
+
+export async function runRelay(config: Config, platform: Platform, logger: RelayLogger = createLogger(config.logLevel)): Promise<Running> {
+  const http = platform.createHttpClient();
+  const app = createApp(config, {
+    openDatabase: platform.openDatabase,
+    http: http.client,
+    clock: systemClock,
+    random: Math.random,
+    randomBytes: pooledRandomBytes(),
+    logger,
+    writeLine: stdoutLineWriter(logger),
+  });
+  let listener;
+  try {
+    listener = await platform.listen(app.fetch, config.listen.host, config.listen.port);
+  } catch (e) {
+    await app.stop();
+    await http.close();
+    throw e;
+  }
+  app.start();
+  logger.info(
+    {
+      listen: `${config.listen.host}:${listener.port}`,
+      data_dir: config.dataDir,
+      methods: Object.keys(config.methods),
+      runtime: platform.name,
+      sqlite: platform.sqliteDriver,
+    },
+    'tocsin listening',
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info({}, 'shutting down: no new requests, draining deliveries');
+      const cut = setTimeout(() => listener.closeAllConnections(), CUT_CONNECTIONS_AFTER_MS);
+      await listener.close();
+      clearTimeout(cut);
+      await app.stop();
+      await http.close();
+      logger.info({}, 'stopped');
+      logger.flush?.();
+    })());
+  return { app, port: listener.port, stop };
+}
+
+/** SIGTERM/SIGINT: graceful stop, then exit; a second signal exits at once. */
+export function exitOnShutdownSignals(platform: Platform, stop: () => Promise<void>): void {
+  let signalled = false;
+  platform.onShutdownSignal((sig) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    stop().then(
+      () => process.exit(0),
+      (e) => {
+        process.stderr.write(`tocsin: error during shutdown after ${sig}: ${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}

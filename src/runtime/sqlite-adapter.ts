@@ -1,0 +1,114 @@
+/**
+ * @module runtime/sqlite-adapter
+ * One drizzle driver for every runtime: drizzle's better-sqlite3 driver over a client of the better-sqlite3
+ * shape (prepare() → run/all/get/raw(), transaction(fn) with deferred/immediate/exclusive variants),
+ * adapted here from bun:sqlite and node:sqlite. Query results are then the same on Node, Bun and Deno.
+ */
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { schema } from '../outbox/schema.ts';
+import type { OpenDatabase, SyncDb } from '../outbox/db.ts';
+
+export type Param = null | number | bigint | string | Uint8Array;
+export type RunResult = { changes: number | bigint; lastInsertRowid: number | bigint };
+
+/** What a driver supplies per prepared statement. `get`/`rawGet` answer undefined when there is no row. */
+export interface DriverStatement {
+  run(params: Param[]): RunResult;
+  all(params: Param[]): unknown[];
+  get(params: Param[]): unknown;
+  /** Rows as arrays in column order. */
+  rawAll(params: Param[]): unknown[][];
+  rawGet(params: Param[]): unknown[] | undefined;
+}
+
+export interface DriverConnection {
+  prepare(sql: string): DriverStatement;
+  exec(sql: string): void;
+  close(): void;
+}
+
+class Statement {
+  readonly #raw: { all(...p: Param[]): unknown[][]; get(...p: Param[]): unknown[] | undefined };
+  constructor(private readonly s: DriverStatement) {
+    this.#raw = { all: (...p) => s.rawAll(p), get: (...p) => s.rawGet(p) };
+  }
+  run(...params: Param[]): RunResult {
+    return this.s.run(params);
+  }
+  all(...params: Param[]): unknown[] {
+    return this.s.all(params);
+  }
+  get(...params: Param[]): unknown {
+    return this.s.get(params);
+  }
+  raw(): { all(...p: Param[]): unknown[][]; get(...p: Param[]): unknown[] | undefined } {
+    return this.#raw;
+  }
+}
+
+type Behavior = 'deferred' | 'immediate' | 'exclusive';
+type TxFn<A extends unknown[], R> = ((...args: A) => R) & Record<Behavior, (...args: A) => R>;
+
+class Client {
+  #depth = 0;
+  constructor(private readonly conn: DriverConnection) {}
+  prepare(sql: string): Statement {
+    return new Statement(this.conn.prepare(sql));
+  }
+  exec(sql: string): void {
+    this.conn.exec(sql);
+  }
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): TxFn<A, R> {
+    const run =
+      (behavior: Behavior) =>
+      (...args: A): R => {
+        // Nested calls become savepoints, as in better-sqlite3.
+        const nested = this.#depth > 0;
+        const sp = `tocsin_sp${this.#depth}`;
+        this.conn.exec(nested ? `SAVEPOINT ${sp}` : `BEGIN ${behavior.toUpperCase()}`);
+        this.#depth++;
+        try {
+          const result = fn(...args);
+          this.conn.exec(nested ? `RELEASE ${sp}` : 'COMMIT');
+          return result;
+        } catch (e) {
+          try {
+            if (nested) {
+              this.conn.exec(`ROLLBACK TO ${sp}`);
+              this.conn.exec(`RELEASE ${sp}`);
+            } else {
+              this.conn.exec('ROLLBACK');
+            }
+          } catch {
+            /* SQLite already rolled the transaction back (e.g. after SQLITE_FULL); keep the first error */
+          }
+          throw e;
+        } finally {
+          this.#depth--;
+        }
+      };
+    return Object.assign(run('deferred'), { deferred: run('deferred'), immediate: run('immediate'), exclusive: run('exclusive') });
+  }
+}
+
+/** Creates the directory of `file` (unless in-memory), connects, and wraps the connection for drizzle. */
+export function openAdapted(file: string, connect: (file: string) => DriverConnection): OpenDatabase {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const conn = connect(file);
+  const db = drizzle({ client: new Client(conn) as never, schema }) as unknown as SyncDb;
+  let open = true;
+  return {
+    db,
+    close: () => {
+      if (!open) return;
+      open = false;
+      try {
+        conn.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      } finally {
+        conn.close();
+      }
+    },
+  };
+}
