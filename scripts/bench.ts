@@ -1,14 +1,17 @@
 /**
- * `npm run bench`: end-to-end benchmark of the relay on Node.
+ * `npm run bench [-- --target node|binary|deno]`: end-to-end benchmark of the relay.
+ * Targets: node (src/main.ts through tsx, as `npm start`), binary (dist/tocsin, rebuilt first), deno (deno run).
  * Three processes: a webhook sink, the relay (durable, synchronous=FULL by default) and a load generator.
+ * Phase 0 (startup): launch to listening, median of --startup-runs (on an existing database, and on a fresh one).
  * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
  * Phase 2 (latency): open-loop at each offered rate in turn; p50/p99 ingest-ack and p99 end-to-end latency.
- * Prints the results and writes them as JSON to bench-results/.
- * Options: --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M --synchronous FULL|NORMAL --out DIR
+ * Prints the results and writes them as JSON to bench-results/ (bench-<target>-<date>.json, latest-<target>.json).
+ * Options: --target T --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M
+ *          --synchronous FULL|NORMAL --startup-runs N --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +27,17 @@ const { values: opt } = parseArgs({
     synchronous: { type: 'string', default: 'FULL' },
     out: { type: 'string', default: 'bench-results' },
     'node-args': { type: 'string', default: '' },
+    target: { type: 'string', default: 'node' },
+    'startup-runs': { type: 'string', default: '21' },
   },
 });
+const TARGETS = ['node', 'binary', 'deno'] as const;
+type Target = (typeof TARGETS)[number];
+if (!(TARGETS as readonly string[]).includes(opt.target!)) {
+  console.error(`--target must be one of ${TARGETS.join(', ')}`);
+  process.exit(2);
+}
+const target = opt.target as Target;
 const num = (k: keyof typeof opt) => Number(opt[k]);
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,8 +83,89 @@ function peakRssMiB(pid: number): number {
   return r2(kb / 1024);
 }
 
+const BINARY = join(root, 'dist', 'tocsin');
+const DENO = join(root, 'node_modules', '.bin', 'deno');
+
+/** The relay's command line on the chosen target. */
+function relayCommand(configFile: string): { file: string; args: string[] } {
+  const serve = ['serve', '--config', configFile];
+  switch (target) {
+    case 'node':
+      return { file: process.execPath, args: [...(opt['node-args'] ? opt['node-args'].split(' ') : []), '--import', 'tsx', join(root, 'src/main.ts'), ...serve] };
+    case 'binary':
+      return { file: BINARY, args: serve };
+    case 'deno':
+      return { file: DENO, args: ['run', '--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', join(root, 'src/main.ts'), ...serve] };
+  }
+}
+
+function runtimeVersion(): string {
+  switch (target) {
+    case 'node':
+      return `node ${process.version}`;
+    case 'binary':
+      return `${execFileSync(BINARY, ['--version'], { encoding: 'utf8' }).trim()} (bun ${execFileSync(join(root, 'node_modules', '.bin', 'bun'), ['--version'], { encoding: 'utf8' }).trim()})`;
+    case 'deno':
+      return execFileSync(DENO, ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
+  }
+}
+
+/** Launch → the "tocsin listening" log line, in ms; the process is then stopped. */
+async function startupOnce(dataDir: string): Promise<number> {
+  const port = await freePort();
+  const configFile = join(dataDir, '..', `startup-${port}.yaml`);
+  writeFileSync(configFile, `listen: 127.0.0.1:${port}\ndata_dir: ${dataDir}\nlog_level: info\n`);
+  const cmd = relayCommand(configFile);
+  const t0 = now();
+  const child = spawn(cmd.file, cmd.args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      err += c;
+      if (err.includes('"msg":"tocsin listening"')) resolve(now() - t0);
+    });
+    child.once('exit', (code) => reject(new Error(`relay exited ${code} before listening: ${err}`)));
+  });
+  child.removeAllListeners('exit');
+  await new Promise((r) => {
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
+  return ms;
+}
+
+async function measureStartup(dir: string, runs: number) {
+  const existing = join(dir, 'startup-existing');
+  await startupOnce(existing); // creates and migrates the database
+  const warm: number[] = [];
+  const fresh: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    warm.push(await startupOnce(existing));
+    const fdir = join(dir, `startup-fresh-${i}`);
+    fresh.push(await startupOnce(fdir));
+    rmSync(fdir, { recursive: true, force: true });
+  }
+  return {
+    runs,
+    median_ms: r2(percentile(warm, 50)),
+    min_ms: r2(Math.min(...warm)),
+    max_ms: r2(Math.max(...warm)),
+    fresh_database_median_ms: r2(percentile(fresh, 50)),
+  };
+}
+
+function idleRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return r2(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
+}
+
 async function main() {
+  if (target === 'binary') {
+    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tocsin-bench-'));
+  const startup = await measureStartup(dir, num('startup-runs'));
+  console.log(`startup: ${JSON.stringify(startup)}`);
   const { child: sink, first } = await forkTs('scripts/bench/sink.ts');
   const sinkPort = first.ready as number;
   const port = await freePort();
@@ -83,7 +176,8 @@ async function main() {
     latency_seconds: num('seconds'),
     method_concurrency: num('method-concurrency'),
     synchronous: opt.synchronous,
-    runtime: `node ${process.version}`,
+    target,
+    runtime: runtimeVersion(),
     cpus: cpus().length,
     mem_gib: Math.round(totalmem() / 2 ** 30),
   };
@@ -102,7 +196,8 @@ async function main() {
       '',
     ].join('\n'),
   );
-  const relay = spawn(process.execPath, [...(opt['node-args'] ? opt['node-args'].split(' ') : []), '--import', 'tsx', join(root, 'src/main.ts'), 'serve', '--config', configFile], {
+  const cmd = relayCommand(configFile);
+  const relay = spawn(cmd.file, cmd.args, {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -116,6 +211,8 @@ async function main() {
         await sleep(50);
       }
     }
+    await sleep(200);
+    const rssIdle = idleRssMiB(relay.pid!);
     const { child: load } = await forkTs('scripts/bench/load.ts');
     let expected = 0;
 
@@ -165,8 +262,11 @@ async function main() {
 
     const result = {
       date: new Date().toISOString(),
-      target: 'node',
+      target,
       settings,
+      startup,
+      ...(target === 'binary' ? { binary_bytes: statSync(BINARY).size, binary_mib: r2(statSync(BINARY).size / 2 ** 20) } : {}),
+      relay_idle_rss_mib: rssIdle,
       throughput: {
         alarms: tp.sent,
         accepted: tp.ok,
@@ -183,9 +283,9 @@ async function main() {
     load.kill();
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(opt.out!, { recursive: true });
-    const file = join(opt.out!, `bench-node-${result.date.replace(/[:.]/g, '-')}.json`);
+    const file = join(opt.out!, `bench-${target}-${result.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    writeFileSync(join(opt.out!, 'latest-node.json'), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(opt.out!, `latest-${target}.json`), JSON.stringify(result, null, 2) + '\n');
     console.log(`written to ${file}`);
   } finally {
     relay.kill('SIGTERM');

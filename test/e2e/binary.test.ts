@@ -9,23 +9,24 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BINARY, REPO_ROOT } from './relay-process.ts';
+import { basename, join } from 'node:path';
+import { BINARY, binaryCommand, REPO_ROOT } from './relay-process.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-test('dist/tocsin --version prints the version and the commit it was built from', () => {
-  const out = execFileSync(BINARY, ['--version'], { cwd: tmpdir(), encoding: 'utf8' });
+test('the binary: --version prints the version and the commit it was built from', () => {
+  const cmd = binaryCommand(['--version']);
+  const out = execFileSync(cmd.file, cmd.args, { cwd: tmpdir(), encoding: 'utf8' });
   const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
   assert.match(out, new RegExp(`^tocsin ${VERSION.replace(/\./g, '\\.')} \\(${head}(-dirty)?\\)\\n$`));
 });
 
-test('dist/tocsin.sha256 is the binary\'s sha256 in sha256sum format', () => {
+test('the binary\'s .sha256 file matches it, in sha256sum format', () => {
   const sum = createHash('sha256').update(readFileSync(BINARY)).digest('hex');
-  assert.equal(readFileSync(`${BINARY}.sha256`, 'utf8'), `${sum}  tocsin\n`);
+  assert.equal(readFileSync(`${BINARY}.sha256`, 'utf8'), `${sum}  ${basename(BINARY)}\n`);
 });
 
-test('zero config from an empty directory: embedded defaults, no .env or bunfig.toml read', { timeout: 30_000 }, async () => {
+test('zero config from an empty directory: embedded defaults, no .env or bunfig.toml read', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tocsin-bin-'));
   // If either file were read, the relay would look for a config that does not exist, or run a preload.
   writeFileSync(join(dir, '.env'), 'TOCSIN_CONFIG=/nonexistent/tocsin.yaml\n');
@@ -33,14 +34,15 @@ test('zero config from an empty directory: embedded defaults, no .env or bunfig.
   writeFileSync(join(dir, 'preload.ts'), `require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'PRELOADED'))}, 'x');\n`);
   const env = { ...process.env };
   delete env.TOCSIN_CONFIG;
-  const proc = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cmd = binaryCommand(['serve', '--listen', '127.0.0.1:0']);
+  const proc = spawn(cmd.file, cmd.args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 60_000);
       proc.stderr.on('data', () => {
         const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(stderr);
         if (m) {
@@ -71,4 +73,20 @@ test('zero config from an empty directory: embedded defaults, no .env or bunfig.
     rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(proc.exitCode, 0, stderr);
+});
+
+test('docs/tocsin.hardened.yaml passes check-config with the binary', () => {
+  const creds = mkdtempSync(join(tmpdir(), 'tocsin-creds-'));
+  try {
+    writeFileSync(join(creds, 'zeebe.token'), 'a3f1c2d4e5b6a7980112233445566778\n');
+    const cmd = binaryCommand(['check-config', '--config', join(REPO_ROOT, 'docs', 'tocsin.hardened.yaml')]);
+    const out = execFileSync(cmd.file, cmd.args, {
+      cwd: tmpdir(),
+      encoding: 'utf8',
+      env: { ...process.env, TOCSIN_CREDENTIALS: creds, OPS_HOOK_URL: 'https://hooks.example/alerts' },
+    });
+    assert.match(out, /tocsin\.hardened\.yaml: ok\n$/);
+  } finally {
+    rmSync(creds, { recursive: true, force: true });
+  }
 });

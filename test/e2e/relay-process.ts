@@ -17,9 +17,21 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export type RelayTarget = 'node' | 'binary' | 'deno';
-export const RELAY_TARGETS: readonly RelayTarget[] = ['node', 'binary', 'deno'];
+/** Every target, or those listed in TOCSIN_TEST_TARGETS (comma-separated). */
+export const RELAY_TARGETS: readonly RelayTarget[] = (process.env.TOCSIN_TEST_TARGETS || 'node,binary,deno').split(',') as RelayTarget[];
 
-export const BINARY = join(REPO_ROOT, 'dist', 'tocsin');
+/**
+ * The binary under test: dist/tocsin, or TOCSIN_TEST_BINARY (e.g. dist/tocsin-linux-arm64), run through
+ * TOCSIN_TEST_BINARY_RUNNER if set (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu").
+ */
+export const BINARY = resolve(REPO_ROOT, process.env.TOCSIN_TEST_BINARY || join('dist', 'tocsin'));
+const BINARY_RUNNER = (process.env.TOCSIN_TEST_BINARY_RUNNER ?? '').split(' ').filter((x) => x !== '');
+
+/** The command line that runs the binary under test with `args`. */
+export function binaryCommand(args: string[]): { file: string; args: string[] } {
+  const [runner, ...runnerArgs] = BINARY_RUNNER;
+  return runner === undefined ? { file: BINARY, args } : { file: runner, args: [...runnerArgs, BINARY, ...args] };
+}
 /** The permissions the relay needs under Deno (as documented in the README). */
 export const DENO_PERMISSIONS = ['--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys'];
 
@@ -29,7 +41,7 @@ export function relayCommand(target: RelayTarget, configFile: string, workDir: s
     case 'node':
       return { file: process.execPath, args: ['--import', 'tsx', 'src/main.ts', 'serve', '--config', configFile], cwd: REPO_ROOT };
     case 'binary':
-      return { file: BINARY, args: ['serve', '--config', configFile], cwd: workDir };
+      return { ...binaryCommand(['serve', '--config', configFile]), cwd: workDir };
     case 'deno':
       return {
         file: join(REPO_ROOT, 'node_modules', '.bin', 'deno'),
