@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --target node|binary|deno]`: end-to-end benchmark of the relay.
- * Targets: node (src/main.ts through tsx, as `npm start`), binary (dist/tocsin, rebuilt first), deno (deno run).
+ * Targets: node (src/main.ts through tsx, as `npm start`), binary (dist/tocsin, rebuilt first), bun and deno
+ * (from source).
  * Three processes: a webhook sink, the relay (durable, synchronous=FULL by default) and a load generator.
  * Phase 0 (startup): launch to listening, median of --startup-runs (on an existing database, and on a fresh one).
  * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
@@ -31,7 +32,7 @@ const { values: opt } = parseArgs({
     'startup-runs': { type: 'string', default: '21' },
   },
 });
-const TARGETS = ['node', 'binary', 'deno'] as const;
+const TARGETS = ['node', 'binary', 'bun', 'deno'] as const;
 type Target = (typeof TARGETS)[number];
 if (!(TARGETS as readonly string[]).includes(opt.target!)) {
   console.error(`--target must be one of ${TARGETS.join(', ')}`);
@@ -77,6 +78,12 @@ function ask<T>(child: ChildProcess, msg: unknown): Promise<T> {
 interface SinkStats { count: number; unique: number; lastAt: number; e2e: number[] }
 interface LoadResult { sent: number; ok: number; failed: number; elapsedMs: number; ack: number[] }
 
+/** CPU time (user + system) the process has used so far, in ms (Linux: /proc/PID/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -85,6 +92,7 @@ function peakRssMiB(pid: number): number {
 
 const BINARY = join(root, 'dist', 'tocsin');
 const DENO = join(root, 'node_modules', '.bin', 'deno');
+const BUN = join(root, 'node_modules', '.bin', 'bun');
 
 /** The relay's command line on the chosen target. */
 function relayCommand(configFile: string): { file: string; args: string[] } {
@@ -94,6 +102,8 @@ function relayCommand(configFile: string): { file: string; args: string[] } {
       return { file: process.execPath, args: [...(opt['node-args'] ? opt['node-args'].split(' ') : []), '--import', 'tsx', join(root, 'src/main.ts'), ...serve] };
     case 'binary':
       return { file: BINARY, args: serve };
+    case 'bun':
+      return { file: BUN, args: [join(root, 'src/main.ts'), ...serve] };
     case 'deno':
       return { file: DENO, args: ['run', '--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', join(root, 'src/main.ts'), ...serve] };
   }
@@ -104,7 +114,9 @@ function runtimeVersion(): string {
     case 'node':
       return `node ${process.version}`;
     case 'binary':
-      return `${execFileSync(BINARY, ['--version'], { encoding: 'utf8' }).trim()} (bun ${execFileSync(join(root, 'node_modules', '.bin', 'bun'), ['--version'], { encoding: 'utf8' }).trim()})`;
+      return `${execFileSync(BINARY, ['--version'], { encoding: 'utf8' }).trim()} (bun ${execFileSync(BUN, ['--version'], { encoding: 'utf8' }).trim()})`;
+    case 'bun':
+      return `bun ${execFileSync(BUN, ['--version'], { encoding: 'utf8' }).trim()} (from source)`;
     case 'deno':
       return execFileSync(DENO, ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
   }
@@ -233,10 +245,13 @@ async function main() {
 
     // Phase 1: throughput.
     const t0 = now();
+    const cpu0 = cpuMs(relay.pid!);
     const tp = await ask<LoadResult>(load, { url, mode: 'max', phase: 'throughput', total: settings.total, concurrency: settings.load_concurrency });
     expected += tp.ok;
     const tpSink = await waitDelivered(expected, 120_000);
     const deliveredPerSec = tp.ok / ((tpSink.lastAt - t0) / 1000);
+    // What one alarm costs the relay (ingest + delivery), independent of what else shares the cores.
+    const cpuPerAlarmUs = ((cpuMs(relay.pid!) - cpu0) * 1000) / tp.ok;
 
     // Phase 2: latency at fixed offered rates (open loop), each after the previous one has drained.
     const latency = [];
@@ -273,6 +288,7 @@ async function main() {
         failed: tp.failed,
         accepted_per_sec: Math.round(tp.ok / (tp.elapsedMs / 1000)),
         delivered_per_sec_end_to_end: Math.round(deliveredPerSec),
+        relay_cpu_us_per_alarm: Math.round(cpuPerAlarmUs),
         ack_p50_ms: r2(percentile(tp.ack, 50)),
         ack_p99_ms: r2(percentile(tp.ack, 99)),
       },

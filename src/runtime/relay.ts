@@ -85,9 +85,12 @@ export async function runRelay(config: Config, platform: Platform, logger: Relay
       methods: Object.keys(config.methods),
       runtime: platform.name,
       sqlite: platform.sqliteDriver,
+      // Since the process started (performance.timeOrigin): runtime start, loading, config, database, listen.
+      startup_ms: Math.round(performance.now() * 10) / 10,
     },
     'tocsin listening',
   );
+  logger.flush?.(); // the line operators and supervisors wait for: do not leave it in the async buffer
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
