@@ -2,16 +2,17 @@
 // The whole test suite:
 //  1. builds dist/tocsin (the end-to-end tests run it) when a selected test needs it;
 //  2. runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx);
-//  3. runs the outbox repository suites again on Bun (bun:sqlite) and on Deno (node:sqlite), so every
-//     SQLite driver is tested; both runtimes come from node_modules (devDependencies).
+//  3. runs the runtime-portable suites again on Bun and on Deno: the outbox repository (so every SQLite
+//     driver is tested: bun:sqlite, node:sqlite) and the outbound HTTP client contract (their fetch);
+//     both runtimes come from node_modules (devDependencies).
 // Extra arguments are file filters: `npm test -- outbox` runs the files whose path contains "outbox".
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { build } from './build.mjs';
 
-/** Run on every runtime's default SQLite driver, not only on Node's. */
-const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts'];
+/** Run on every runtime, not only on Node. */
+const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/runtime/http-client.test.ts'];
 /** These start dist/tocsin. */
 const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts'];
 
@@ -51,8 +52,8 @@ const results = [];
 results.push(['node', run(`node: ${files.length} files`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files])]);
 const everywhere = process.env.TOCSIN_TEST_BINARY ? [] : files.filter((f) => ALL_RUNTIMES.includes(f));
 if (everywhere.length > 0) {
-  results.push(['bun', run(`bun (bun:sqlite): ${everywhere.join(' ')}`, 'node_modules/.bin/bun', ['test', ...everywhere])]);
-  results.push(['deno', run(`deno (node:sqlite): ${everywhere.join(' ')}`, 'node_modules/.bin/deno', ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', ...everywhere])]);
+  results.push(['bun', run(`bun: ${everywhere.join(' ')}`, 'node_modules/.bin/bun', ['test', ...everywhere])]);
+  results.push(['deno', run(`deno: ${everywhere.join(' ')}`, 'node_modules/.bin/deno', ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', '--allow-net', ...everywhere])]);
 }
 const failed = results.filter(([, ok]) => !ok).map(([name]) => name);
 console.log(`\n== ${failed.length === 0 ? 'all passed' : `FAILED on: ${failed.join(', ')}`} (${results.map(([n]) => n).join(', ')})`);
