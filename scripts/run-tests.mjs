@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { build } from './build.mjs';
 
 /** Run on every runtime, not only on Node. */
-const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/runtime/http-client.test.ts'];
+const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts'];
 /** These start dist/tocsin. */
-const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts'];
+const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts'];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

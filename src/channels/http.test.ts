@@ -139,3 +139,9 @@ test('postJson: honours the deadline even when the client ignores the signal', a
   ac.abort(new Error('shutting down'));
   assert.deepEqual(await postJson(hang, req, ac.signal, now, CAP, []), { outcome: 'retry', error: 'request aborted: shutting down' });
 });
+
+test('urlSecrets: the normalised form of the URL, as some clients quote it in errors', () => {
+  const parts = urlSecrets('HTTP://Hooks.Example:80/a/../k/tok').map((s) => s.reveal());
+  assert.ok(parts.includes('http://hooks.example/k/tok'), parts.join(' '));
+  assert.ok(!urlSecrets('https://hooks.example/k/tok').map((s) => s.reveal()).includes('https://hooks.example/k/tok'), 'an already canonical URL is redacted through the configured value');
+});

@@ -140,6 +140,9 @@ export function urlSecrets(url: string): Secret[] {
   for (const seg of u.pathname.split('/')) if (seg.length >= 16) parts.push(seg);
   for (const [, raw] of u.search.slice(1).split('&').map((kv) => kv.split('='))) if (raw) parts.push(raw);
   const out = new Set<string>();
+  // Some clients (Deno's fetch) quote the URL in their error texts in its normalised form, which can
+  // differ from the configured text (host case, default port, dot segments): redact that form whole.
+  if (u.href !== url) out.add(u.href);
   for (const p of parts) {
     if (!p) continue;
     out.add(p);

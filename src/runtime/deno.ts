@@ -33,8 +33,11 @@ export async function denoPlatform(): Promise<Platform> {
         },
         fetch,
       );
-      // Deno.serve cuts idle keep-alive connections itself on shutdown.
-      return { port: server.addr.port, close: () => server.shutdown(), closeAllConnections: () => {} };
+      // shutdown() closes idle keep-alive connections but waits for every request in progress, even one
+      // whose client stalls mid-body; closeAllConnections stops that wait, and the process then exits.
+      let cut = () => {};
+      const cutting = new Promise<void>((r) => (cut = r));
+      return { port: server.addr.port, close: () => Promise.race([server.shutdown(), cutting]), closeAllConnections: () => cut() };
     },
     onShutdownSignal(handler) {
       deno.addSignalListener('SIGTERM', () => handler('SIGTERM'));

@@ -34,7 +34,8 @@ export function availableSqliteDrivers(name: RuntimeName = runtimeName()): Sqlit
       return ['node:sqlite'];
     case 'node': {
       const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-      return major > 22 || (major === 22 && minor >= 5) ? ['better-sqlite3', 'node:sqlite'] : ['better-sqlite3'];
+      // node:sqlite needs no flag from 22.13; the adapter needs StatementSync.setReturnArrays (22.16).
+      return major > 22 || (major === 22 && minor >= 16) ? ['better-sqlite3', 'node:sqlite'] : ['better-sqlite3'];
     }
   }
 }

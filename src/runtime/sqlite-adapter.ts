@@ -51,7 +51,8 @@ class Statement {
 type Behavior = 'deferred' | 'immediate' | 'exclusive';
 type TxFn<A extends unknown[], R> = ((...args: A) => R) & Record<Behavior, (...args: A) => R>;
 
-class Client {
+/** The better-sqlite3-shaped client over a driver connection (what drizzle's better-sqlite3 driver drives). */
+export class BetterSqliteShape {
   #depth = 0;
   constructor(private readonly conn: DriverConnection) {}
   prepare(sql: string): Statement {
@@ -71,6 +72,10 @@ class Client {
         this.#depth++;
         try {
           const result = fn(...args);
+          // As better-sqlite3: the work would run after COMMIT, outside the transaction.
+          if (result !== null && typeof (result as { then?: unknown } | undefined)?.then === 'function') {
+            throw new TypeError('Transaction function cannot return a promise');
+          }
           this.conn.exec(nested ? `RELEASE ${sp}` : 'COMMIT');
           return result;
         } catch (e) {
@@ -97,7 +102,7 @@ class Client {
 export function openAdapted(file: string, connect: (file: string) => DriverConnection): OpenDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const conn = connect(file);
-  const db = drizzle({ client: new Client(conn) as never, schema }) as unknown as SyncDb;
+  const db = drizzle({ client: new BetterSqliteShape(conn) as never, schema }) as unknown as SyncDb;
   let open = true;
   return {
     db,

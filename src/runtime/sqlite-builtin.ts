@@ -1,6 +1,6 @@
 /**
  * @module runtime/sqlite-builtin
- * Opens the outbox database with the built-in node:sqlite (Deno; Node >= 22.5), adapted to the
+ * Opens the outbox database with the built-in node:sqlite (Deno; Node >= 22.16), adapted to the
  * better-sqlite3 shape drizzle drives (see sqlite-adapter).
  */
 import type { SqliteOpener } from './platform.ts';
@@ -35,8 +35,12 @@ function connect(DatabaseSyncCtor: DatabaseSyncClass, file: string): DriverConne
       };
       return {
         run: (p) => rows.run(...p),
-        all: (p) => rows.all(...p),
-        get: (p) => rows.get(...p),
+        // node:sqlite's row objects have a null prototype; better-sqlite3's are plain objects.
+        all: (p) => rows.all(...p).map((r) => ({ ...(r as object) })),
+        get: (p) => {
+          const r = rows.get(...p);
+          return r === undefined ? undefined : { ...(r as object) };
+        },
         rawAll: (p) => asArrays().all(...p) as unknown[][],
         rawGet: (p) => asArrays().get(...p) as unknown[] | undefined,
       };
@@ -46,8 +50,14 @@ function connect(DatabaseSyncCtor: DatabaseSyncClass, file: string): DriverConne
   };
 }
 
-/** Imports node:sqlite (rejects where it does not exist, e.g. Node 20) and returns a synchronous opener. */
-export async function loadBuiltinSqlite(): Promise<SqliteOpener> {
+/** Imports node:sqlite (rejects where it does not exist, e.g. Node 20); returns a synchronous connector. */
+export async function loadBuiltinConnector(): Promise<(file: string) => DriverConnection> {
   const mod = (await import('node:sqlite' as string)) as { DatabaseSync: DatabaseSyncClass };
-  return (file) => openAdapted(file, (f) => connect(mod.DatabaseSync, f));
+  return (file) => connect(mod.DatabaseSync, file);
+}
+
+/** Imports node:sqlite and returns a synchronous opener. */
+export async function loadBuiltinSqlite(): Promise<SqliteOpener> {
+  const connector = await loadBuiltinConnector();
+  return (file) => openAdapted(file, connector);
 }

@@ -7,7 +7,7 @@ import { Database } from 'bun:sqlite';
 import type { OpenDatabase } from '../outbox/db.ts';
 import { openAdapted, type DriverConnection } from './sqlite-adapter.ts';
 
-function connect(file: string): DriverConnection {
+export function connectBun(file: string): DriverConnection {
   const db = new Database(file, { create: true });
   return {
     prepare(sql) {
@@ -27,5 +27,5 @@ function connect(file: string): DriverConnection {
 }
 
 export function openBunSqlite(file: string): OpenDatabase {
-  return openAdapted(file, connect);
+  return openAdapted(file, connectBun);
 }

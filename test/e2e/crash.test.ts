@@ -4,22 +4,23 @@
  * at random and the relay is SIGKILLed at random moments and restarted on the same data_dir and port.
  * Then every acknowledged alarm id must reach the receiver.
  *
+ * It runs against each target (Node, dist/tocsin, Deno); CRASH_TARGET=binary (or node, deno) runs one.
  * Reproduce a run with CRASH_SEED=<seed printed by the run>. CRASH_ALARMS overrides the alarm count.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, killAllRelays, sinkRelayConfig, startRelay, type RelayProcess, type RelayTarget } from './relay-process.ts';
+import { freePort, killAllRelays, RELAY_TARGETS, sinkRelayConfig, startRelay, type RelayProcess, type RelayTarget } from './relay-process.ts';
 import { alwaysOk, flakyBehavior, startWebhookSink, type WebhookSink } from './webhook-sink.ts';
 import { prng } from './prng.ts';
 
 const ALARMS = Number(process.env.CRASH_ALARMS ?? 3000);
 const POSTERS = 16;
-/** CRASH_TARGET=binary|deno runs the same test against dist/tocsin or deno (default: node). */
-const TARGET = (process.env.CRASH_TARGET ?? 'node') as RelayTarget;
+/** The test runs against each target: Node, dist/tocsin and Deno (CRASH_TARGET=binary picks one). */
+const TARGETS = (process.env.CRASH_TARGET || RELAY_TARGETS.join(',')).split(',') as RelayTarget[];
 /** Kills at random points of the ingest (by acknowledged count, plus a random delay). */
 const INGEST_KILLS = 5;
 /** Kills at random moments after all posts were acknowledged, while deliveries drain. */
@@ -53,14 +54,14 @@ interface KillEvent {
   readonly uptimeMs: number;
 }
 
-test('every acknowledged alarm is delivered at least once across repeated SIGKILLs', { timeout: 180_000 }, async (t) => {
+async function crashRun(TARGET: RelayTarget, t: TestContext): Promise<void> {
   const seed = process.env.CRASH_SEED !== undefined && process.env.CRASH_SEED !== '' ? Number(process.env.CRASH_SEED) >>> 0 : randomInt(2 ** 31);
   /** Progress goes to stdout as it happens; summary lines also become test diagnostics. */
   const say = (msg: string, summary = false) => {
     console.log(`[crash] ${msg}`);
     if (summary) t.diagnostic(msg);
   };
-  say(`seed ${seed} (rerun with CRASH_SEED=${seed}), ${ALARMS} alarms, ${POSTERS} posters, target ${TARGET}`, true);
+  say(`${TARGET}: seed ${seed} (rerun with CRASH_TARGET=${TARGET} CRASH_SEED=${seed}), ${ALARMS} alarms, ${POSTERS} posters`, true);
   const rngKills = prng(seed ^ 0x5bd1e995);
   const rngSink = prng(seed ^ 0x27d4eb2f);
   const rngPost = prng(seed ^ 0x165667b1);
@@ -273,4 +274,8 @@ test('every acknowledged alarm is delivered at least once across repeated SIGKIL
     await sink?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}
+
+for (const target of TARGETS) {
+  test(`${target}: every acknowledged alarm is delivered at least once across repeated SIGKILLs`, { timeout: 180_000 }, (t) => crashRun(target, t));
+}
