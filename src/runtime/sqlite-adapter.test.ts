@@ -12,26 +12,8 @@ async function connector(): Promise<(file: string) => DriverConnection> {
       return (await import('./sqlite-bun.ts')).connectBun;
     case 'deno':
       return (await import('./sqlite-builtin.ts')).loadBuiltinConnector();
-    case 'node': {
-      const Database = (await import('better-sqlite3')).default;
-      return (file) => {
-        const db = new Database(file);
-        return {
-          prepare(sql) {
-            const s = db.prepare(sql);
-            return {
-              run: (p) => s.run(...p),
-              all: (p) => s.all(...p),
-              get: (p) => s.get(...p),
-              rawAll: (p) => s.raw().all(...p) as unknown[][],
-              rawGet: (p) => s.raw().get(...p) as unknown[] | undefined,
-            };
-          },
-          exec: (sql) => void db.exec(sql),
-          close: () => void db.close(),
-        };
-      };
-    }
+    case 'node':
+      return (await import('./sqlite-node.ts')).connectBetterSqlite3;
   }
 }
 const connect = await connector();

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { schema } from '../outbox/schema.ts';
 import type { OpenDatabase, SyncDb } from '../outbox/db.ts';
+import type { DriverConnection } from './sqlite-adapter.ts';
 
 export function openNodeSqlite(file: string): OpenDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -23,5 +24,27 @@ export function openNodeSqlite(file: string): OpenDatabase {
         client.close();
       }
     },
+  };
+}
+
+/**
+ * better-sqlite3 behind the driver interface the Bun and Deno drivers implement (the relay drives
+ * better-sqlite3 directly; this lets the adapter's own tests run on Node too).
+ */
+export function connectBetterSqlite3(file: string): DriverConnection {
+  const db = new Database(file);
+  return {
+    prepare(sql) {
+      const s = db.prepare(sql);
+      return {
+        run: (p) => s.run(...p),
+        all: (p) => s.all(...p),
+        get: (p) => s.get(...p),
+        rawAll: (p) => s.raw().all(...p) as unknown[][],
+        rawGet: (p) => s.raw().get(...p) as unknown[] | undefined,
+      };
+    },
+    exec: (sql) => void db.exec(sql),
+    close: () => void db.close(),
   };
 }
