@@ -254,12 +254,17 @@ async function main() {
     // Phase 1: throughput.
     const t0 = now();
     const cpu0 = cpuMs(relay.pid!);
+    const loadCpu0 = cpuMs(load.pid!);
+    const sinkCpu0 = cpuMs(sink.pid!);
     const tp = await ask<LoadResult>(load, { url, mode: 'max', phase: 'throughput', total: settings.total, concurrency: settings.load_concurrency });
     expected += tp.ok;
     const tpSink = await waitDelivered(expected, 120_000);
     const deliveredPerSec = tp.ok / ((tpSink.lastAt - t0) / 1000);
     // What one alarm costs the relay (ingest + delivery), independent of what else shares the cores.
     const cpuPerAlarmUs = ((cpuMs(relay.pid!) - cpu0) * 1000) / tp.ok;
+    // The harness shares the cores: what it costs per alarm bounds what the relay can get.
+    const loadCpuPerAlarmUs = ((cpuMs(load.pid!) - loadCpu0) * 1000) / tp.ok;
+    const sinkCpuPerAlarmUs = ((cpuMs(sink.pid!) - sinkCpu0) * 1000) / tp.ok;
 
     // Phase 2: latency at fixed offered rates (open loop), each after the previous one has drained.
     const latency = [];
@@ -297,6 +302,8 @@ async function main() {
         accepted_per_sec: Math.round(tp.ok / (tp.elapsedMs / 1000)),
         delivered_per_sec_end_to_end: Math.round(deliveredPerSec),
         relay_cpu_us_per_alarm: Math.round(cpuPerAlarmUs),
+        load_generator_cpu_us_per_alarm: Math.round(loadCpuPerAlarmUs),
+        sink_cpu_us_per_alarm: Math.round(sinkCpuPerAlarmUs),
         ack_p50_ms: r2(percentile(tp.ack, 50)),
         ack_p99_ms: r2(percentile(tp.ack, 99)),
       },
