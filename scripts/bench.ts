@@ -91,7 +91,7 @@ function peakRssMiB(pid: number): number {
 }
 
 const BINARY = join(root, 'dist', 'tocsin');
-const DENO = join(root, 'node_modules', '.bin', 'deno');
+const DENO = process.env.DENO || join(root, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
 const BUN = join(root, 'node_modules', '.bin', 'bun');
 
 /** The relay's command line on the chosen target. */

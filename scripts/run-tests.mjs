@@ -4,12 +4,15 @@
 //  2. runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx);
 //  3. runs the runtime-portable suites again on Bun and on Deno: the outbox repository (so every SQLite
 //     driver is tested: bun:sqlite, node:sqlite) and the outbound HTTP client contract (their fetch);
-//     both runtimes come from node_modules (devDependencies).
+//     both runtimes come from node_modules (bun; @deno/linux-x64-glibc, or $DENO).
 // Extra arguments are file filters: `npm test -- outbox` runs the files whose path contains "outbox".
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { build } from './build.mjs';
+
+/** Deno from node_modules (@deno/linux-x64-glibc, an optional dependency), or wherever $DENO says. */
+const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
 
 /** Run on every runtime, not only on Node. */
 const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts'];
@@ -53,7 +56,7 @@ results.push(['node', run(`node: ${files.length} files`, process.execPath, ['--i
 const everywhere = process.env.TOCSIN_TEST_BINARY ? [] : files.filter((f) => ALL_RUNTIMES.includes(f));
 if (everywhere.length > 0) {
   results.push(['bun', run(`bun: ${everywhere.join(' ')}`, 'node_modules/.bin/bun', ['test', ...everywhere])]);
-  results.push(['deno', run(`deno: ${everywhere.join(' ')}`, 'node_modules/.bin/deno', ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', '--allow-net', ...everywhere])]);
+  results.push(['deno', run(`deno: ${everywhere.join(' ')}`, DENO, ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', '--allow-net', ...everywhere])]);
 }
 const failed = results.filter(([, ok]) => !ok).map(([name]) => name);
 console.log(`\n== ${failed.length === 0 ? 'all passed' : `FAILED on: ${failed.join(', ')}`} (${results.map(([n]) => n).join(', ')})`);

@@ -2,7 +2,7 @@
  * Runs the relay as a child process for end-to-end tests, on one of three targets:
  *  - node:   `node --import tsx src/main.ts serve --config FILE` (what `npm start` runs), cwd = repo root;
  *  - binary: `dist/tocsin serve --config FILE` (built by `npm run build`), cwd = an empty temp directory;
- *  - deno:   `deno run <permissions> src/main.ts serve --config FILE` (deno from node_modules), cwd = repo root.
+ *  - deno:   `deno run <permissions> src/main.ts serve --config FILE` (deno from node_modules, or $DENO), cwd = repo root.
  * The config is written to a fresh temp file; the actual port is read from the
  * `tocsin listening` log line on stderr (so `listen: 127.0.0.1:0` works), and startRelay resolves
  * once GET /healthz answers 200. Every child still alive when this process exits is SIGKILLed.
@@ -44,7 +44,7 @@ export function relayCommand(target: RelayTarget, configFile: string, workDir: s
       return { ...binaryCommand(['serve', '--config', configFile]), cwd: workDir };
     case 'deno':
       return {
-        file: join(REPO_ROOT, 'node_modules', '.bin', 'deno'),
+        file: process.env.DENO || join(REPO_ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno'),
         args: ['run', ...DENO_PERMISSIONS, 'src/main.ts', 'serve', '--config', configFile],
         cwd: REPO_ROOT,
       };
