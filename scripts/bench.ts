@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --target node|binary|deno]`: end-to-end benchmark of the relay.
+ * `npm run bench [-- --target node|binary|bun|deno]`: end-to-end benchmark of the relay.
  * Targets: node (src/main.ts through tsx, as `npm start`), binary (dist/tocsin, rebuilt first), bun and deno
  * (from source).
  * Three processes: a webhook sink, the relay (durable, synchronous=FULL by default) and a load generator.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the single executable with `bun build --compile` (bun is a pinned devDependency):
 //   node scripts/build.mjs                       dist/tocsin (linux-x64, glibc)
-//   node scripts/build.mjs --target linux-arm64  dist/tocsin-linux-arm64     (also: linux-x64-musl, all)
+//   node scripts/build.mjs --target linux-arm64  dist/tocsin-linux-arm64
+//   (also: linux-x64-baseline for x86-64 CPUs without AVX2, linux-x64-musl, all)
 // Every artifact gets a `<file>.sha256` in sha256sum's format. The binary embeds the whole program
 // (migrations included) and does not read .env or bunfig.toml from the directory it is started in.
 // Cross-compiling fetches Bun's runtime for that target from the npm registry (@oven/bun-<target>).
@@ -17,6 +18,8 @@ const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
 /** Our name → Bun's --target and the output file. */
 export const TARGETS = {
   'linux-x64': { bun: 'bun-linux-x64', out: 'dist/tocsin' },
+  // For x86-64 CPUs without AVX2 (before Haswell, or VMs with a conservative CPU model).
+  'linux-x64-baseline': { bun: 'bun-linux-x64-baseline', out: 'dist/tocsin-linux-x64-baseline' },
   'linux-arm64': { bun: 'bun-linux-arm64', out: 'dist/tocsin-linux-arm64' },
   'linux-x64-musl': { bun: 'bun-linux-x64-musl', out: 'dist/tocsin-linux-x64-musl' },
 };

@@ -2,8 +2,9 @@
 // The whole test suite:
 //  1. builds dist/tocsin (the end-to-end tests run it) when a selected test needs it;
 //  2. runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx);
-//  3. runs the runtime-portable suites again on Bun and on Deno: the outbox repository (so every SQLite
-//     driver is tested: bun:sqlite, node:sqlite) and the outbound HTTP client contract (their fetch);
+//  3. runs the runtime-portable suites again on Bun and on Deno: the outbox repository and the SQLite
+//     adapter (so every SQLite driver is tested: bun:sqlite, node:sqlite) and the outbound HTTP client
+//     contract (their fetch);
 //     both runtimes come from node_modules (bun; @deno/linux-x64-glibc, or $DENO).
 // Extra arguments are file filters: `npm test -- outbox` runs the files whose path contains "outbox".
 import { readdirSync, statSync } from 'node:fs';

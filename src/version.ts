@@ -1,7 +1,7 @@
 /** The release version (kept equal to package.json's by a test). */
 export const VERSION = '0.1.0';
 
-// Replaced by `bun build --define` when the binary is built (scripts/build.ts); absent when running from source.
+// Replaced by `bun build --define` when the binary is built (scripts/build.mjs); absent when running from source.
 declare const TOCSIN_BUILD_COMMIT: string | undefined;
 
 /** The git commit the binary was built from ("-dirty" if the work tree had changes), or "source". */

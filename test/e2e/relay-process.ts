@@ -1,6 +1,7 @@
 /**
  * Runs the relay as a child process for end-to-end tests, on one of three targets:
- *  - node:   `node --import tsx src/main.ts serve --config FILE` (what `npm start` runs), cwd = repo root;
+ *  - node:   `node --import tsx src/main.ts serve --config FILE` (`npm start` runs the same through tsx's CLI,
+ *            which adds a parent process), cwd = repo root;
  *  - binary: `dist/tocsin serve --config FILE` (built by `npm run build`), cwd = an empty temp directory;
  *  - deno:   `deno run <permissions> src/main.ts serve --config FILE` (deno from node_modules, or $DENO), cwd = repo root.
  * The config is written to a fresh temp file; the actual port is read from the
