@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BINARY, DENO_BINARY, relayCommand as targetCommand } from '../test/e2e/relay-process.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -90,23 +91,14 @@ function peakRssMiB(pid: number): number {
   return r2(kb / 1024);
 }
 
-const BINARY = join(root, 'dist', 'tocsin');
-const DENO = process.env.DENO || join(root, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
 const BUN = join(root, 'node_modules', '.bin', 'bun');
 
-/** The relay's command line on the chosen target. */
-function relayCommand(configFile: string): { file: string; args: string[] } {
-  const serve = ['serve', '--config', configFile];
-  switch (target) {
-    case 'node':
-      return { file: process.execPath, args: [...(opt['node-args'] ? opt['node-args'].split(' ') : []), '--import', 'tsx', join(root, 'src/main.ts'), ...serve] };
-    case 'binary':
-      return { file: BINARY, args: serve };
-    case 'bun':
-      return { file: BUN, args: [join(root, 'src/main.ts'), ...serve] };
-    case 'deno':
-      return { file: DENO, args: ['run', '--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys', join(root, 'src/main.ts'), ...serve] };
-  }
+/** The relay's command line on the chosen target: the end-to-end tests' own, plus Bun from source. */
+function relayCommand(configFile: string): { file: string; args: string[]; cwd: string } {
+  if (target === 'bun') return { file: BUN, args: [join(root, 'src/main.ts'), 'serve', '--config', configFile], cwd: root };
+  const cmd = targetCommand(target, configFile, root);
+  const nodeArgs = target === 'node' && opt['node-args'] ? opt['node-args'].split(' ') : [];
+  return { ...cmd, args: [...nodeArgs, ...cmd.args] };
 }
 
 function runtimeVersion(): string {
@@ -118,7 +110,7 @@ function runtimeVersion(): string {
     case 'bun':
       return `bun ${execFileSync(BUN, ['--version'], { encoding: 'utf8' }).trim()} (from source)`;
     case 'deno':
-      return execFileSync(DENO, ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
+      return execFileSync(DENO_BINARY, ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
   }
 }
 
@@ -132,7 +124,7 @@ async function startupOnce(dataDir: string): Promise<[number, number]> {
   writeFileSync(configFile, `listen: 127.0.0.1:${port}\ndata_dir: ${dataDir}\nlog_level: info\n`);
   const cmd = relayCommand(configFile);
   const t0 = now();
-  const child = spawn(cmd.file, cmd.args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd.file, cmd.args, { cwd: cmd.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = await new Promise<[number, number]>((resolve, reject) => {
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => {
@@ -218,7 +210,7 @@ async function main() {
   );
   const cmd = relayCommand(configFile);
   const relay = spawn(cmd.file, cmd.args, {
-    cwd: root,
+    cwd: cmd.cwd,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -53,11 +53,6 @@ function scan(text: string): Scan {
   return { depth: max, members, longNumber };
 }
 
-/** Deepest nesting of arrays/objects in JSON text (brackets inside strings do not count). */
-export function nestingDepth(text: string): number {
-  return scan(text).depth;
-}
-
 /** Object members in a parsed value (iterative). */
 function countMembers(value: unknown): number {
   let n = 0;

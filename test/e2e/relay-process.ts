@@ -33,6 +33,8 @@ export function binaryCommand(args: string[]): { file: string; args: string[] } 
   const [runner, ...runnerArgs] = BINARY_RUNNER;
   return runner === undefined ? { file: BINARY, args } : { file: runner, args: [...runnerArgs, BINARY, ...args] };
 }
+/** Deno from node_modules (@deno/linux-x64-glibc), or wherever $DENO says. */
+export const DENO_BINARY = process.env.DENO || join(REPO_ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
 /** The permissions the relay needs under Deno (as documented in the README). */
 export const DENO_PERMISSIONS = ['--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys'];
 
@@ -45,7 +47,7 @@ export function relayCommand(target: RelayTarget, configFile: string, workDir: s
       return { ...binaryCommand(['serve', '--config', configFile]), cwd: workDir };
     case 'deno':
       return {
-        file: process.env.DENO || join(REPO_ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno'),
+        file: DENO_BINARY,
         args: ['run', ...DENO_PERMISSIONS, 'src/main.ts', 'serve', '--config', configFile],
         cwd: REPO_ROOT,
       };
