@@ -1,17 +1,20 @@
 /**
  * @module app
- * Composition root: builds the database, store, channels, ingest, dispatcher and HTTP app from a Config
- * and injected runtime pieces. No globals, no side effects until start().
+ * Composition root: builds the database, store, channels, ingest, dispatcher, services and HTTP app from
+ * a Config and injected runtime pieces. No globals, no side effects until start().
+ *
+ * Services start in order and stop in reverse: housekeeping, dispatcher, ingest (on stop: commits
+ * already queued finish first, then deliveries drain, then housekeeping stops, then the database closes).
  */
 import { join } from 'node:path';
-import type { Config, DeliverySettings } from './config/types.ts';
-import type { Channel, HttpClient } from './channels/types.ts';
-import { createChannel } from './channels/registry.ts';
-import type { Clock, Random } from './lib/clock.ts';
+import type { Config } from './config/types.ts';
+import type { HttpClient, MailServer, MailTransport } from './channels/types.ts';
+import { type Clock, type Random, type Scheduler, systemScheduler } from './lib/clock.ts';
 import { idGenerator, type RandomBytes } from './lib/ids.ts';
 import type { Logger } from './lib/logger.ts';
 import { sha256Hex } from './lib/hash.ts';
-import { coerceError } from './lib/errors.ts';
+import { Readiness } from './lib/readiness.ts';
+import { startAll, stopAll, type Service } from './lib/service.ts';
 import { applyPragmas, type OpenDatabase } from './outbox/db.ts';
 import { latestSchemaVersion, migrate, schemaVersion } from './outbox/migrate.ts';
 import { OutboxStore } from './outbox/store.ts';
@@ -21,18 +24,29 @@ import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createHttpApp } from './http/server.ts';
+import { LiveConfig, type ReloadResult } from './app/live-config.ts';
+import { housekeepingService } from './app/housekeeping.ts';
 import { VERSION } from './version.ts';
 
 export interface AppDeps {
   /** Opens (creating if needed) the SQLite database file with the runtime's driver. */
   readonly openDatabase: (file: string) => OpenDatabase;
   readonly http: HttpClient;
+  /** Opens a mail transport (for mail channels). */
+  readonly mail?: (server: MailServer) => MailTransport;
   readonly clock: Clock;
+  /** Timers (system timers by default). */
+  readonly scheduler?: Scheduler;
   readonly random: Random;
   readonly randomBytes: RandomBytes;
   readonly logger: Logger;
-  /** Where the `log` method prints one JSON line per notification (a promise settles once written). */
+  /** Where the `log` channel prints one JSON line per notification (a promise settles once written). */
   readonly writeLine: (line: string) => void | Promise<void>;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
 }
 
 export interface App {
@@ -40,14 +54,20 @@ export interface App {
   readonly store: OutboxStore;
   readonly dispatcher: Dispatcher;
   readonly accept: Acceptor;
-  /** Starts delivery and housekeeping. */
-  start(): void;
-  /** Finishes pending commits, drains deliveries (up to delivery.shutdown_grace), closes the database. */
+  /** The configuration as it is now (methods, routes and sources follow reloads). */
+  readonly config: LiveConfig;
+  readonly readiness: Readiness;
+  /** Starts the services (housekeeping, delivery, ingest). */
+  start(): Promise<void>;
+  /** Stops the services in reverse order (ingest commits finish, deliveries drain up to delivery.shutdown_grace), closes the database. */
   stop(): Promise<void>;
+  /** Swaps methods, routes and sources to those of `next` (see LiveConfig.reload). Throws and keeps the running config if a method cannot be built. */
+  reload(next: Config): ReloadResult;
+  /** The runtime reports where the HTTP listener is bound (the canary posts to it). */
+  listening(address: ListenAddress): void;
+  /** Where the HTTP listener is bound; undefined before it listens. */
+  readonly address: ListenAddress | undefined;
 }
-
-const LEASE_SWEEP_MS = 15_000;
-const PRUNE_MS = 10 * 60_000;
 
 export function databaseFile(config: Config): string {
   return join(config.dataDir, 'tocsin.db');
@@ -55,67 +75,53 @@ export function databaseFile(config: Config): string {
 
 export function createApp(config: Config, deps: AppDeps): App {
   const { clock, logger } = deps;
+  const scheduler = deps.scheduler ?? systemScheduler;
   const opened = deps.openDatabase(databaseFile(config));
   let closed = false;
+  let deliveryConn: OpenDatabase | undefined;
+  let store: OutboxStore;
   try {
     applyPragmas(opened.db, config.database.synchronous);
     const applied = migrate(opened.db, clock.now());
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    // Delivery bookkeeping gets its own connection at synchronous=NORMAL at most (see outbox/delivery).
+    deliveryConn = deps.openDatabase(databaseFile(config));
+    applyPragmas(deliveryConn.db, config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL');
+    store = new OutboxStore(opened.db, deliveryConn.db);
+    // Bounded by the leases a previous process held (at most its delivery concurrency), not by the backlog.
+    const released = store.delivery.releaseAllLeases(clock.now());
+    if (released > 0) logger.warn({ released }, 'released leases left by a previous run; those notifications will be delivered again');
   } catch (e) {
+    deliveryConn?.close();
     opened.close();
     throw e;
   }
-  // Delivery bookkeeping gets its own connection at synchronous=NORMAL at most (see OutboxStore).
-  const deliveryConn = deps.openDatabase(databaseFile(config));
-  applyPragmas(deliveryConn.db, config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL');
-  const store = new OutboxStore(opened.db, deliveryConn.db);
-  const released = store.releaseAllLeases(clock.now());
-  if (released > 0) logger.warn({ released }, 'released leases left by a previous run; those notifications will be delivered again');
 
+  const live = new LiveConfig(config, { http: deps.http, clock, writeLine: deps.writeLine, ...(deps.mail && { mail: deps.mail }) });
   const metrics = createMetrics(() => store.pendingCount, logger);
-  const channelDeps = { http: deps.http, clock, random: deps.random, writeLine: deps.writeLine };
-  const channels = new Map<string, Channel>();
-  const settings = new Map<string, DeliverySettings>();
-  for (const [name, m] of Object.entries(config.methods)) {
-    channels.set(name, createChannel(m, channelDeps));
-    settings.set(name, m.delivery);
-  }
-
-  // Notifications for a method that is no longer configured wait (they are never dropped): say so at
-  // start and at every housekeeping round until they are dealt with.
-  const reportOrphans = () => {
-    for (const [method, count] of store.undeliveredByMethod()) {
-      if (!channels.has(method)) {
-        logger.error(
-          { method, undelivered: count },
-          'notifications are waiting for a method that is not configured; configure it again to deliver them',
-        );
-      }
-    }
-  };
-  reportOrphans();
 
   const dispatcher = createDispatcher({
     store,
-    channels,
-    settings: (method) => settings.get(method) ?? config.delivery,
+    channels: () => live.channels(),
+    settings: (method) => live.settings(method),
     batchSize: config.delivery.batchSize,
     pollIntervalMs: config.delivery.pollIntervalMs,
     clock,
+    scheduler,
     random: deps.random,
     logger,
     observer: metrics.delivery,
   });
 
   const committer = createGroupCommitter({
-    transaction: (fn) => store.transaction(fn),
+    transaction: (fn) => store.enqueue.transaction(fn),
     onCommit: (n, ms) => metrics.commit(n, ms),
     onAfterCommitError: (e) => logger.error({ err: e.message }, 'after-commit hook failed'),
   });
   const accept = createAcceptor({
     store,
     committer,
-    routes: config.routes,
+    routes: () => live.routes(),
     clock,
     ids: idGenerator(() => clock.now(), deps.randomBytes),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
@@ -124,67 +130,72 @@ export function createApp(config: Config, deps: AppDeps): App {
     onEnqueued: () => dispatcher.nudge(),
   });
 
-  const checkReady = () => {
-    if (closed) throw new Error('shutting down');
+  const housekeeping = housekeepingService({
+    store,
+    hasMethod: (m) => live.channels().has(m),
+    clock,
+    scheduler,
+    logger,
+    retentionMs: () => config.database.retentionMs,
+    idempotencyTtlMs: () => config.ingest.idempotencyTtlMs,
+    onReleased: () => dispatcher.nudge(),
+  });
+  const services: Service[] = [
+    housekeeping,
+    { name: 'dispatcher', start: () => dispatcher.start(), stop: () => dispatcher.stop(config.delivery.shutdownGraceMs) },
+    // Stopped first: every request that will get a 2xx is durable before deliveries drain.
+    { name: 'ingest', start: () => {}, stop: () => committer.drain() },
+  ];
+
+  const readiness = new Readiness();
+  readiness.add('database', () => {
+    if (closed) return 'shutting down';
     const v = schemaVersion(opened.db);
-    if (v !== latestSchemaVersion()) throw new Error(`database schema ${v}, expected ${latestSchemaVersion()}`);
-    store.probeWritable();
-  };
+    if (v !== latestSchemaVersion()) return `database schema ${v}, expected ${latestSchemaVersion()}`;
+    store.upkeep.probeWritable();
+    return undefined;
+  });
 
   const http = createHttpApp({
     accept,
-    authenticate: createAuthenticator(config.sources),
+    authenticate: createAuthenticator(() => live.sources()),
     maxBodyBytes: config.ingest.maxBodyBytes,
     maxBatch: config.ingest.maxBatch,
-    zeebeSeverity: config.ingest.zeebeSeverity,
+    formatOptions: config.ingest.formats,
     hash: sha256Hex,
+    now: () => clock.now(),
     logger,
     store,
     metrics,
-    checkReady,
+    readiness,
     version: VERSION,
   });
 
-  const timers: ReturnType<typeof setInterval>[] = [];
-  const housekeeping = (what: string, fn: () => void) => () => {
-    try {
-      fn();
-    } catch (e) {
-      logger.error({ task: what, err: coerceError(e).message }, 'housekeeping failed; will try again');
-    }
-  };
-  const sweep = housekeeping('lease sweep', () => {
-    const n = store.releaseExpiredLeases(clock.now());
-    if (n > 0) {
-      logger.warn({ released: n }, 'released expired delivery leases');
-      dispatcher.nudge();
-    }
-  });
-  const prune = housekeeping('prune', () => {
-    store.prune(clock.now(), config.database.retentionMs, config.ingest.idempotencyTtlMs);
-    reportOrphans();
-  });
-
+  let address: ListenAddress | undefined;
+  let started: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   return {
     fetch: (req) => http.fetch(req),
     store,
     dispatcher,
     accept,
-    start() {
-      housekeeping('prune', () => store.prune(clock.now(), config.database.retentionMs, config.ingest.idempotencyTtlMs))();
-      dispatcher.start();
-      timers.push(setInterval(sweep, LEASE_SWEEP_MS), setInterval(prune, PRUNE_MS));
-      for (const t of timers) t.unref?.();
+    config: live,
+    readiness,
+    start: () => (started ??= startAll(services, logger)),
+    stop: () =>
+      (stopped ??= (async () => {
+        if (started) await started.catch(() => {});
+        await stopAll(started ? services : services.slice(-1), logger);
+        closed = true;
+        deliveryConn.close();
+        opened.close();
+      })()),
+    reload: (next) => live.reload(next),
+    listening(a) {
+      address = Object.freeze({ ...a });
     },
-    async stop() {
-      if (closed) return;
-      for (const t of timers) clearInterval(t);
-      // Let commits already queued finish, so every request that will get a 2xx is durable.
-      while (committer.queued > 0) await new Promise((r) => setImmediate(r));
-      await dispatcher.stop(config.delivery.shutdownGraceMs);
-      closed = true;
-      deliveryConn.close();
-      opened.close();
+    get address() {
+      return address;
     },
   };
 }

@@ -1,35 +1,26 @@
 #!/usr/bin/env node
 /**
  * @module main
- * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin --version`.
+ * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin --version`. Each command loads only what
+ * it needs: `--version` and `--help` load nothing else, `check-config` loads the config parser, and
+ * only `serve` loads the relay.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, parseListen } from './config/index.ts';
-import type { Config } from './config/types.ts';
-import { coerceError } from './lib/errors.ts';
 import { COMMIT, VERSION } from './version.ts';
-import { loadPlatform } from './runtime/detect.ts';
-import { exitOnShutdownSignals, runRelay } from './runtime/relay.ts';
 
 const USAGE = `tocsin ${VERSION}: alert relay
 
 Usage:
   tocsin serve [--config FILE] [--listen HOST:PORT] [--insecure-no-auth]
                                                       run the relay (config also from $TOCSIN_CONFIG;
-                                                      --listen overrides the config's listen)
+                                                      --listen overrides the config's listen;
+                                                      SIGHUP re-reads the config file)
   tocsin check-config --config FILE                   validate a config file; exit 0 if valid, 1 if not
   tocsin --version
 
 With no config, tocsin listens on 127.0.0.1:9095, keeps its data in ./data/tocsin.db and prints every
 notification as one JSON line on stdout (the built-in "log" method).
 `;
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
-
-export function refuseOpenListen(config: Config, insecureNoAuth: boolean): string | undefined {
-  if (config.sources.length > 0 || insecureNoAuth || LOOPBACK.test(config.listen.host)) return undefined;
-  return `refusing to listen on ${config.listen.host} without authentication: configure sources with tokens, or start with --insecure-no-auth`;
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -57,26 +48,14 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('tocsin check-config: --config FILE is required\n');
         return 2;
       }
+      const { loadConfig } = await import('./config/load.ts');
       loadConfig(configPath);
       process.stdout.write(`${configPath}: ok\n`);
       return 0;
     }
     case 'serve': {
-      let config = loadConfig(configPath);
-      if (values.listen !== undefined) {
-        const listen = parseListen(values.listen);
-        if (typeof listen === 'string') throw new ConfigError([`--listen: ${listen}`]);
-        config = Object.freeze({ ...config, listen: Object.freeze(listen) });
-      }
-      const refusal = refuseOpenListen(config, values['insecure-no-auth'] ?? false);
-      if (refusal) {
-        process.stderr.write(`tocsin: ${refusal}\n`);
-        return 1;
-      }
-      const platform = await loadPlatform();
-      const running = await runRelay(config, platform);
-      exitOnShutdownSignals(platform, running.stop);
-      return -1; // keep running
+      const { serve } = await import('./serve.ts');
+      return serve({ configPath, listen: values.listen, insecureNoAuth: values['insecure-no-auth'] ?? false });
     }
     default:
       process.stderr.write(`tocsin: unknown command "${command}"\n\n${USAGE}`);
@@ -88,9 +67,11 @@ main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
   },
-  (e) => {
-    if (e instanceof ConfigError) process.stderr.write(`tocsin: invalid configuration:\n${e.message.replace(/^/gm, '  ')}\n`);
-    else process.stderr.write(`tocsin: ${coerceError(e).message}\n`);
+  (e: unknown) => {
+    const err = e as { name?: unknown; message?: unknown };
+    // A ConfigError (checked by name: its module is not loaded for every command) lists one issue a line.
+    if (err?.name === 'ConfigError') process.stderr.write(`tocsin: invalid configuration:\n${String(err.message).replace(/^/gm, '  ')}\n`);
+    else process.stderr.write(`tocsin: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;
   },
 );

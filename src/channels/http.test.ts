@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Secret } from '../lib/secret.ts';
-import { classifyError, classifyResponse, excerpt, parseRetryAfter, postJson, urlSecrets } from './http.ts';
+import { attemptHttp, classifyError, classifyResponse, excerpt, parseRetryAfter, urlSecrets } from './http.ts';
 import type { HttpClient, HttpResponse } from './types.ts';
 
 const NOW = Date.parse('2024-03-01T12:00:00Z');
-const CAP = 300_000;
 
 function res(status: number, headers: Record<string, string> = {}, body = ''): HttpResponse {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -19,7 +18,7 @@ test('status table: 2xx sent; 408/425/429/5xx retry; everything else permanent',
     ...[100, 301, 304, 400, 401, 403, 404, 409, 410, 413, 422, 451].map((s) => [s, 'permanent'] as [number, string]),
   ];
   for (const [status, outcome] of table) {
-    const r = classifyResponse(res(status, {}, 'oops'), NOW, CAP);
+    const r = classifyResponse(res(status, {}, 'oops'), NOW);
     assert.equal(r.outcome, outcome, `status ${status}`);
     assert.equal(r.status, status);
     if (r.outcome !== 'sent') assert.equal(r.error, `HTTP ${status}: oops`);
@@ -49,15 +48,15 @@ test('Retry-After table', () => {
   for (const [value, ms] of table) assert.equal(parseRetryAfter(value, NOW), ms, `Retry-After ${JSON.stringify(value)}`);
 });
 
-test('retryAfterMs is present only with a Retry-After header, and is capped', () => {
-  assert.deepEqual(classifyResponse(res(503, { 'Retry-After': '7' }), NOW, CAP), {
+test('retryAfterMs is present only with a Retry-After header, as the server asked (capping is the policy\'s)', () => {
+  assert.deepEqual(classifyResponse(res(503, { 'Retry-After': '7' }), NOW), {
     outcome: 'retry', status: 503, error: 'HTTP 503', retryAfterMs: 7000,
   });
-  const capped = classifyResponse(res(429, { 'retry-after': '86400' }), NOW, CAP);
-  assert.equal(capped.outcome === 'retry' && capped.retryAfterMs, CAP);
-  const none = classifyResponse(res(503), NOW, CAP);
+  const long = classifyResponse(res(429, { 'retry-after': '86400' }), NOW);
+  assert.equal(long.outcome === 'retry' && long.retryAfterMs, 86_400_000);
+  const none = classifyResponse(res(503), NOW);
   assert.equal(none.outcome === 'retry' && 'retryAfterMs' in none, false);
-  const garbage = classifyResponse(res(503, { 'retry-after': 'soon' }), NOW, CAP);
+  const garbage = classifyResponse(res(503, { 'retry-after': 'soon' }), NOW);
   assert.equal(garbage.outcome === 'retry' && 'retryAfterMs' in garbage, false);
 });
 
@@ -65,7 +64,7 @@ test('body excerpt: whitespace collapsed, at most 300 chars', () => {
   assert.equal(excerpt('  a \n\t b  '), 'a b');
   const long = excerpt('x'.repeat(1024));
   assert.equal(long.length, 300);
-  const r = classifyResponse(res(404, {}, ' not\n  found '), NOW, CAP);
+  const r = classifyResponse(res(404, {}, ' not\n  found '), NOW);
   assert.deepEqual(r, { outcome: 'permanent', status: 404, error: 'HTTP 404: not found' });
 });
 
@@ -112,36 +111,51 @@ test('urlSecrets: userinfo, query values and long path segments', () => {
 const req = { method: 'POST' as const, url: 'https://h.example/x?key=qs-secret-1', headers: {}, body: '{}' };
 const now = () => NOW;
 
-test('postJson: never throws, redacts secrets echoed in bodies and errors', async () => {
+test('attemptHttp: never throws, redacts secrets echoed in bodies and errors', async () => {
   const token = new Secret('tok-secret-2');
   const echo: HttpClient = async (r) => res(500, {}, `bad token tok-secret-2 for ${r.url}`);
-  const r = await postJson(echo, req, new AbortController().signal, now, CAP, [new Secret(req.url), token]);
+  const r = await attemptHttp(echo, req, new AbortController().signal, { now, secrets: [new Secret(req.url), token] });
   assert.equal(r.outcome, 'retry');
   const error = r.outcome === 'retry' ? r.error : '';
   assert.equal(error, 'HTTP 500: bad token <secret> for <secret>');
 
   const throwsSecret: HttpClient = async () => { throw coded('EWHATEVER', 'while fetching qs-secret-1'); };
-  const t = await postJson(throwsSecret, req, new AbortController().signal, now, CAP, []);
+  const t = await attemptHttp(throwsSecret, req, new AbortController().signal, { now, secrets: [] });
   assert.deepEqual(t, { outcome: 'retry', error: 'network error (EWHATEVER): while fetching <secret>' });
 
   const sync: HttpClient = () => { throw new Error('sync'); };
-  assert.deepEqual(await postJson(sync, req, new AbortController().signal, now, CAP, []), { outcome: 'retry', error: 'request failed: sync' });
+  assert.deepEqual(await attemptHttp(sync, req, new AbortController().signal, { now, secrets: [] }), { outcome: 'retry', error: 'request failed: sync' });
 });
 
-test('postJson: honours the deadline even when the client ignores the signal', async () => {
+test('attemptHttp: honours the deadline even when the client ignores the signal', async () => {
   const hang: HttpClient = () => new Promise(() => {});
   const deadline = new AbortController(); // AbortSignal.timeout's timer is unref'd: keep the loop alive here
   const timer = setTimeout(() => deadline.abort(new DOMException('deadline', 'TimeoutError')), 20);
-  const r = await postJson(hang, req, deadline.signal, now, CAP, []);
+  const r = await attemptHttp(hang, req, deadline.signal, { now, secrets: [] });
   clearTimeout(timer);
   assert.deepEqual(r, { outcome: 'retry', error: 'timeout after request deadline' });
   const ac = new AbortController();
   ac.abort(new Error('shutting down'));
-  assert.deepEqual(await postJson(hang, req, ac.signal, now, CAP, []), { outcome: 'retry', error: 'request aborted: shutting down' });
+  assert.deepEqual(await attemptHttp(hang, req, ac.signal, { now, secrets: [] }), { outcome: 'retry', error: 'request aborted: shutting down' });
 });
 
 test('urlSecrets: the normalised form of the URL, as some clients quote it in errors', () => {
   const parts = urlSecrets('HTTP://Hooks.Example:80/a/../k/tok').map((s) => s.reveal());
   assert.ok(parts.includes('http://hooks.example/k/tok'), parts.join(' '));
   assert.ok(!urlSecrets('https://hooks.example/k/tok').map((s) => s.reveal()).includes('https://hooks.example/k/tok'), 'an already canonical URL is redacted through the configured value');
+});
+
+test('attemptHttp: inspect turns a 2xx that reports a failure in its body into that failure, redacted', async () => {
+  const slackish: HttpClient = async () => res(200, {}, '{"ok":false,"error":"invalid_auth for qs-secret-1"}');
+  const inspect = (r: HttpResponse) => {
+    const body = JSON.parse(r.bodyExcerpt) as { ok: boolean; error?: string };
+    return body.ok ? undefined : { outcome: 'permanent' as const, status: r.status, error: `receiver said: ${body.error}` };
+  };
+  assert.deepEqual(await attemptHttp(slackish, req, new AbortController().signal, { now, secrets: [], inspect }), {
+    outcome: 'permanent', status: 200, error: 'receiver said: invalid_auth for <secret>',
+  });
+  const fine: HttpClient = async () => res(200, {}, '{"ok":true}');
+  assert.deepEqual(await attemptHttp(fine, req, new AbortController().signal, { now, secrets: [], inspect }), { outcome: 'sent', status: 200 });
+  const plain: HttpClient = async () => res(204);
+  assert.deepEqual(await attemptHttp(plain, req, new AbortController().signal, { now, secrets: [] }), { outcome: 'sent', status: 204 });
 });

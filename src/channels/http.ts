@@ -1,6 +1,8 @@
 /**
  * @module channels/http
- * The one shared HTTP outcome classifier (status, Retry-After, network errors) used by every HTTP channel.
+ * The one shared HTTP outcome classifier (status, Retry-After, network errors) and the attempt helper
+ * every HTTP channel sends through. Retry-After is reported as the server asked; capping it is the
+ * retry policy's job (dispatch/decide).
  */
 import type { SendResult } from '../domain/notification.ts';
 import { redact, Secret } from '../lib/secret.ts';
@@ -36,7 +38,7 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || (status >= 500 && status <= 599);
 }
 
-export function classifyResponse(res: HttpResponse, nowMs: number, retryAfterCapMs: number): SendResult {
+export function classifyResponse(res: HttpResponse, nowMs: number): SendResult {
   const status = res.status;
   if (status >= 200 && status <= 299) return { outcome: 'sent', status };
   const body = excerpt(res.bodyExcerpt);
@@ -44,7 +46,7 @@ export function classifyResponse(res: HttpResponse, nowMs: number, retryAfterCap
   if (!isRetryableStatus(status)) return { outcome: 'permanent', status, error };
   const after = parseRetryAfter(res.header('retry-after'), nowMs);
   if (after === undefined) return { outcome: 'retry', status, error };
-  return { outcome: 'retry', status, error, retryAfterMs: Math.min(after, retryAfterCapMs) };
+  return { outcome: 'retry', status, error, retryAfterMs: after };
 }
 
 const NETWORK_CODES: Readonly<Record<string, string>> = {
@@ -159,20 +161,26 @@ function redactResult(r: SendResult, secrets: readonly (Secret | undefined)[]): 
   return r.outcome === 'sent' ? r : { ...r, error: redact(r.error, secrets) };
 }
 
+export interface HttpAttemptOptions {
+  /** Epoch ms (for Retry-After dates). */
+  readonly now: () => number;
+  /** Values that must never appear in an error text (the URL's secret-looking parts are added). */
+  readonly secrets: readonly (Secret | undefined)[];
+  /**
+   * Looks at a 2xx answer, for receivers that report failures in the body (Slack `ok:false`, Telegram
+   * `ok:false`, Pushover `status:0`): return a failure to replace `sent`, or undefined to keep it. The
+   * returned error text is redacted like any other.
+   */
+  readonly inspect?: (res: HttpResponse) => SendResult | undefined;
+}
+
 /**
  * One HTTP attempt, classified. Never throws. Every error text is redacted (the given secrets first,
  * then secret-looking parts of the request URL), and the body is redacted before it is excerpted.
  */
-export async function postJson(
-  http: HttpClient,
-  req: HttpRequest,
-  signal: AbortSignal,
-  nowMs: () => number,
-  retryAfterCapMs: number,
-  secrets: readonly (Secret | undefined)[],
-): Promise<SendResult> {
+export async function attemptHttp(http: HttpClient, req: HttpRequest, signal: AbortSignal, opts: HttpAttemptOptions): Promise<SendResult> {
   // Redaction work is needed only for failures (a 2xx carries no error text).
-  const all = () => [...secrets, ...urlSecrets(req.url)];
+  const all = () => [...opts.secrets, ...urlSecrets(req.url)];
   let onAbort: (() => void) | undefined;
   try {
     // Also honour the deadline if the client ignores the signal.
@@ -183,14 +191,17 @@ export async function postJson(
     });
     aborted.catch(() => {});
     const res = await Promise.race([http(req, signal), aborted]);
-    if (res.status >= 200 && res.status < 300) return classifyResponse(res, nowMs(), retryAfterCapMs);
+    if (res.status >= 200 && res.status < 300) {
+      const verdict = opts.inspect?.(res);
+      return verdict === undefined ? { outcome: 'sent', status: res.status } : redactResult(verdict, all());
+    }
     const redactions = all();
     const clean: HttpResponse = {
       status: res.status,
       header: (name) => res.header(name),
       bodyExcerpt: redact(String(res.bodyExcerpt ?? ''), redactions),
     };
-    return redactResult(classifyResponse(clean, nowMs(), retryAfterCapMs), redactions);
+    return redactResult(classifyResponse(clean, opts.now()), redactions);
   } catch (err) {
     try {
       return redactResult(signal.aborted ? classifyAbort(signal.reason) : classifyError(err), all());

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MethodConfig } from '../config/types.ts';
 import type { Delivery } from '../domain/notification.ts';
 import { toEnvelope } from '../domain/envelope.ts';
 import { Secret } from '../lib/secret.ts';
 import { createLogChannel } from './log.ts';
-import { CHANNEL_TYPES, createChannel } from './registry.ts';
+import { CHANNELS, createChannel } from './registry.ts';
 import type { ChannelDeps } from './types.ts';
 
 const delivery: Delivery = {
@@ -13,15 +12,16 @@ const delivery: Delivery = {
   attempt: 1,
   method: 'stdout',
   createdAt: 0,
-  alarm: {
+  alarms: [{
     id: 'alm_1', source: 'api', name: 'Disk', severity: 'warning', status: 'firing',
     description: 'line one\nline two', labels: { host: 'a' }, annotations: {},
     occurredAt: 1000, receivedAt: 2000, dedupKey: 'k',
-  },
+  }],
+  remoteRefs: {},
 };
 
 function deps(writeLine: (line: string) => void): ChannelDeps {
-  return { http: async () => { throw new Error('no http'); }, clock: { now: () => 0 }, random: () => 0, writeLine };
+  return { http: async () => { throw new Error('no http'); }, clock: { now: () => 0 }, writeLine };
 }
 
 test('log channel writes the envelope as exactly one JSON line and reports sent', async () => {
@@ -39,12 +39,18 @@ test('log channel: a failing writeLine is a retry with its message', async () =>
   assert.deepEqual(await ch.send(delivery, new AbortController().signal), { outcome: 'retry', error: 'EPIPE: broken pipe' });
 });
 
-test('registry builds one channel per type', () => {
-  assert.deepEqual(CHANNEL_TYPES, ['log', 'webhook']);
-  const delivery = { concurrency: 1, timeoutMs: 1000, maxAttempts: 3, maxAgeMs: 1000, backoffBaseMs: 1, backoffCapMs: 2, retryAfterCapMs: 3 };
-  const log: MethodConfig = { name: 'stdout', settings: { type: 'log' }, delivery };
-  const hook: MethodConfig = { name: 'ops', settings: { type: 'webhook', url: new Secret('http://h/'), headers: {} }, delivery };
-  assert.equal(createChannel(log, deps(() => {})).method, 'stdout');
-  assert.equal(createChannel(hook, deps(() => {})).method, 'ops');
-  assert.throws(() => createChannel({ ...log, settings: { type: 'sms' } } as unknown as MethodConfig, deps(() => {})), /unknown method type: sms/);
+test('registry: one descriptor per channel type; creates a method\'s channel; an unknown type is an error', () => {
+  assert.deepEqual(CHANNELS.map((c) => c.type), ['log', 'webhook']);
+  assert.equal(createChannel({ name: 'stdout', type: 'log', settings: {} }, deps(() => {})).method, 'stdout');
+  assert.equal(createChannel({ name: 'ops', type: 'webhook', settings: { url: new Secret('http://h/'), headers: {} } }, deps(() => {})).method, 'ops');
+  assert.throws(() => createChannel({ name: 'x', type: 'sms', settings: {} }, deps(() => {})), /method x: unknown channel type "sms"; expected one of: log, webhook/);
+});
+
+test('a grouped notification is printed with its alarms in order', async () => {
+  const lines: string[] = [];
+  const second = { ...delivery.alarms[0]!, id: 'alm_2', dedupKey: 'k2' };
+  await createLogChannel('stdout', deps((l) => lines.push(l))).send({ ...delivery, alarms: [delivery.alarms[0]!, second] }, new AbortController().signal);
+  const env = JSON.parse(lines[0]!) as { alarm?: unknown; alarms: { id: string }[] };
+  assert.equal(env.alarm, undefined);
+  assert.deepEqual(env.alarms.map((a) => a.id), ['alm_1', 'alm_2']);
 });

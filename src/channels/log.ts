@@ -2,9 +2,10 @@
  * @module channels/log
  * Print the envelope as one JSON line (stdout by default).
  */
+import * as z from 'zod';
 import { toEnvelope } from '../domain/envelope.ts';
 import { coerceError } from '../lib/errors.ts';
-import type { Channel, ChannelDeps } from './types.ts';
+import { defineChannel, type Channel, type ChannelDeps } from './types.ts';
 
 export function createLogChannel(method: string, deps: ChannelDeps): Channel {
   return {
@@ -20,3 +21,13 @@ export function createLogChannel(method: string, deps: ChannelDeps): Channel {
     },
   };
 }
+
+export const logChannel = defineChannel({
+  type: 'log',
+  summary: 'print the notification envelope as one JSON line on stdout (the built-in `log` method); a notification counts as sent once its line is written, and is retried while stdout is closed',
+  fields: z.strictObject({}),
+  defaults: {},
+  secrets: {},
+  settings: () => ({}),
+  create: (method, _settings, deps) => createLogChannel(method, deps),
+});

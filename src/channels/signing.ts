@@ -12,3 +12,11 @@ export function signStandardWebhook(secret: string, id: string, timestampSec: nu
   const mac = createHmac('sha256', key).update(`${id}.${timestampSec}.${body}`).digest('base64');
   return `v1,${mac}`;
 }
+
+/** Secret check for a signing secret: "whsec_" followed by base64 of at least one byte. */
+export function checkSigningSecret(v: string): string | undefined {
+  const b64 = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(v)?.[1];
+  const bytes = b64 ? Buffer.from(b64, 'base64') : undefined;
+  const ok = bytes && bytes.length > 0 && bytes.toString('base64').replace(/=+$/, '') === b64!.replace(/=+$/, '');
+  return ok ? undefined : 'must be "whsec_" followed by base64';
+}

@@ -1,13 +1,19 @@
 /**
  * @module channels/types
- * The one small interface every notification method implements, and the outbound HTTP port.
+ * The one small interface every channel implements, the descriptor a channel module exports (so adding a
+ * channel is one file plus one registry line), and the transport ports channels use.
+ *
+ * Words: a *channel* is a kind of destination (`webhook`, `log`, ...): one module here. A *method* is a
+ * named, configured instance of a channel (`methods.ops-hook` with `type: webhook`).
  */
+import type * as z from 'zod';
 import type { Delivery, SendResult } from '../domain/notification.ts';
-import type { Clock, Random } from '../lib/clock.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Secret } from '../lib/secret.ts';
 
 export interface HttpRequest {
   readonly url: string;
-  readonly method: 'POST' | 'PUT' | 'GET';
+  readonly method: 'POST' | 'PUT' | 'PATCH' | 'GET';
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -23,9 +29,43 @@ export interface HttpResponse {
 /** Outbound HTTP, provided by the runtime (undici Pool on Node, fetch on Bun/Deno). Rejects on network errors and abort. */
 export type HttpClient = (req: HttpRequest, signal: AbortSignal) => Promise<HttpResponse>;
 
+/** One mail to send through a mail transport. */
+export interface MailMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly html?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Where and how a mail transport connects (an SMTP server). */
+export interface MailServer {
+  readonly host: string;
+  readonly port: number;
+  /** `tls`: TLS from the start (465); `starttls`: upgrade required; `none`: plain (loopback relays only). */
+  readonly security: 'tls' | 'starttls' | 'none';
+  readonly username?: string;
+  readonly password?: Secret;
+}
+
+/**
+ * Outbound mail: a non-HTTP transport port. Rejects with an error carrying `responseCode` (the SMTP reply
+ * code) or `code` (a network error code), which the mail channel classifies like HTTP statuses.
+ */
+export interface MailTransport {
+  send(message: MailMessage, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface Channel {
   /** The method name from config (e.g. "ops-hook"). */
   readonly method: string;
+  /**
+   * True when the channel reads and writes remote references (`Delivery.remoteRefs`, `SendResult.remoteRefs`):
+   * the dispatcher then loads the stored references of each notification's dedup keys before sending.
+   */
+  readonly remoteRefs?: boolean;
   /** One attempt. Never throws: every failure is a SendResult. */
   send(delivery: Delivery, signal: AbortSignal): Promise<SendResult>;
 }
@@ -33,7 +73,57 @@ export interface Channel {
 export interface ChannelDeps {
   readonly http: HttpClient;
   readonly clock: Clock;
-  readonly random: Random;
-  /** Where the `log` method prints (stdout by default); a returned promise settles when the line is written. */
+  /** Where the `log` channel prints (stdout by default); a returned promise settles when the line is written. */
   readonly writeLine: (line: string) => void | Promise<void>;
+  /** Opens a mail transport for an SMTP server (provided by the runtime; absent where no mail channel is configured). */
+  readonly mail?: (server: MailServer) => MailTransport;
+}
+
+/** A secret setting, written in config as `<name>` or `<name>_file` (a file holding it), never both. */
+export interface SecretSpec {
+  readonly required: boolean;
+  /** For the docs table. */
+  readonly description: string;
+  /** Returns a problem (never echoing the value) or undefined. */
+  readonly check?: (value: string) => string | undefined;
+}
+
+/** Reports a configuration problem at a field of the method ("url", "headers.X-Key"). */
+export type Problem = (field: string, message: string) => void;
+
+/**
+ * What a channel module exports: everything config parsing, the docs table and the app need to know.
+ * `fields` holds the channel's own settings (no `type`, no delivery overrides, no secrets); its defaults
+ * are `defaults`, applied before validation. Secrets are resolved to `Secret`s before `settings` runs.
+ */
+export interface ChannelDescriptor<S = unknown> {
+  /** The `type:` value in config. */
+  readonly type: string;
+  /** One line for the docs table. */
+  readonly summary: string;
+  readonly fields: z.ZodObject;
+  readonly defaults: Readonly<Record<string, unknown>>;
+  readonly secrets: Readonly<Record<string, SecretSpec>>;
+  /**
+   * Validated fields + resolved secrets → the channel's settings. Cross-field checks zod cannot express
+   * are reported through `problem(field, message)` (the settings are then never used).
+   */
+  settings(fields: Record<string, unknown>, secrets: Readonly<Record<string, Secret | undefined>>, problem: Problem): S;
+  create(method: string, settings: S, deps: ChannelDeps): Channel;
+}
+
+/**
+ * Typed helper for writing a descriptor: `fields` output and secret names flow into `settings`, and
+ * `settings`' result into `create`.
+ */
+export function defineChannel<F extends z.ZodObject, K extends string, S>(d: {
+  readonly type: string;
+  readonly summary: string;
+  readonly fields: F;
+  readonly defaults: Partial<z.input<F>>;
+  readonly secrets: Readonly<Record<K, SecretSpec>>;
+  settings(fields: z.output<F>, secrets: Readonly<Record<K, Secret | undefined>>, problem: Problem): S;
+  create(method: string, settings: S, deps: ChannelDeps): Channel;
+}): ChannelDescriptor<S> {
+  return d as unknown as ChannelDescriptor<S>;
 }

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebhookMethodConfig, RetryPolicy } from '../config/types.ts';
 import type { Delivery } from '../domain/notification.ts';
 import { Secret } from '../lib/secret.ts';
 import type { ChannelDeps, HttpClient } from './types.ts';
-import { buildWebhookRequest, createWebhookChannel } from './webhook.ts';
+import { buildWebhookRequest, createWebhookChannel, type WebhookSettings } from './webhook.ts';
 
 const NOW = Date.parse('2024-03-01T12:00:00.500Z');
 const SIGNING = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -17,7 +16,8 @@ const delivery: Delivery = {
   attempt: 2,
   method: 'ops-hook',
   createdAt: NOW - 60_000,
-  alarm: {
+  remoteRefs: {},
+  alarms: [{
     id: 'alm_01HQ00000000000000000000',
     source: 'zeebe',
     name: 'IncidentCreated',
@@ -30,7 +30,7 @@ const delivery: Delivery = {
     receivedAt: Date.parse('2024-03-01T11:59:01Z'),
     dedupKey: 'abc123',
     details: { key: '2251799813685249' },
-  },
+  }],
 };
 
 const EXPECTED_BODY =
@@ -40,8 +40,8 @@ const EXPECTED_BODY =
   '"occurred_at":"2024-03-01T11:59:00.000Z","received_at":"2024-03-01T11:59:01.000Z","dedup_key":"abc123",' +
   '"details":{"key":"2251799813685249"}}}';
 
-function cfg(url: string, extra: Partial<WebhookMethodConfig> = {}): WebhookMethodConfig {
-  return { type: 'webhook', url: new Secret(url), headers: {}, ...extra };
+function cfg(url: string, extra: Partial<WebhookSettings> = {}): WebhookSettings {
+  return { url: new Secret(url), headers: {}, ...extra };
 }
 
 /** The Standard Webhooks verification algorithm, written independently of signing.ts. */
@@ -132,10 +132,9 @@ after(() => {
   server.close();
 });
 
-const retry: RetryPolicy = { maxAttempts: 10, maxAgeMs: 86_400_000, backoffBaseMs: 1000, backoffCapMs: 600_000, retryAfterCapMs: 300_000 };
-const deps: ChannelDeps = { http: fetchClient, clock: { now: () => NOW }, random: () => 0.5, writeLine: () => {} };
-const send = (c: WebhookMethodConfig, signal = new AbortController().signal) =>
-  createWebhookChannel('ops-hook', c, retry, deps).send(delivery, signal);
+const deps: ChannelDeps = { http: fetchClient, clock: { now: () => NOW }, writeLine: () => {} };
+const send = (c: WebhookSettings, signal = new AbortController().signal) =>
+  createWebhookChannel('ops-hook', c, deps).send(delivery, signal);
 
 test('e2e 200 → sent; the server receives the exact body and a verifiable signature', async () => {
   seen.length = 0;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig, parseConfig, readTextFile, type Env } from './index.ts';
-import type { Config, WebhookMethodConfig } from './types.ts';
+import type { Config } from './types.ts';
+import type { WebhookSettings } from '../channels/webhook.ts';
 
 const noFiles = (path: string): string => {
   throw new Error(`ENOENT: no such file or directory, open '${path}'`);
@@ -88,9 +89,9 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     dataDir: './data',
     logLevel: 'info',
     sources: [],
-    methods: { log: { name: 'log', settings: { type: 'log' }, delivery: DEFAULT_DELIVERY } },
+    methods: { log: { name: 'log', type: 'log', settings: {}, delivery: DEFAULT_DELIVERY } },
     routes: [{ match: { labels: {} }, methods: ['log'], continue: false }],
-    ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, zeebeSeverity: 'error' },
+    ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, formats: { generic: {}, zeebe: { severity: 'error' } } },
     database: { synchronous: 'FULL', retentionMs: 604_800_000 },
     delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000 },
   };
@@ -112,15 +113,15 @@ test('the documented example parses fully', () => {
   ]);
   assert.deepEqual(Object.keys(c.methods), ['log', 'ops-hook', 'quiet']);
   const hook = c.methods['ops-hook']!;
-  const s = hook.settings as WebhookMethodConfig;
-  assert.equal(s.type, 'webhook');
+  const s = hook.settings as WebhookSettings;
+  assert.equal(hook.type, 'webhook');
   assert.equal(s.url.reveal(), 'https://hooks.example/alerts?key=hookkey-000');
   assert.deepEqual(s.headers, { 'X-Team': 'ops' });
   assert.equal(s.bearerToken?.reveal(), 'bearer-456');
   assert.equal(s.signingSecret?.reveal(), SECRET);
   assert.deepEqual(hook.delivery, { ...DEFAULT_DELIVERY, maxAttempts: 5, maxAgeMs: 7_200_000 });
-  assert.deepEqual(c.methods.quiet, { name: 'quiet', settings: { type: 'log' }, delivery: DEFAULT_DELIVERY });
-  assert.deepEqual(c.methods.log!.settings, { type: 'log' });
+  assert.deepEqual(c.methods.quiet, { name: 'quiet', type: 'log', settings: {}, delivery: DEFAULT_DELIVERY });
+  assert.deepEqual(c.methods.log!.type, 'log');
 
   assert.equal(c.routes.length, 3);
   const [r0, r1, r2] = c.routes;
@@ -169,7 +170,7 @@ test('${ENV} substitution applies to string values anywhere; $${ escapes; keys a
     noFiles,
   );
   assert.equal(c.dataDir, '/var/lib/tocsin');
-  const hook = c.methods.hook!.settings as WebhookMethodConfig;
+  const hook = c.methods.hook!.settings as WebhookSettings;
   assert.equal(hook.url.reveal(), 'http://h/x');
   assert.deepEqual(hook.headers, { 'X-Literal': '${NOT_A_VAR}', 'X-Raw': '${BASE}' });
   assert.deepEqual(Object.keys(c.routes[0]!.match.labels), ['${KEY}']);
@@ -280,7 +281,7 @@ test('a missing variable is reported once, not again by the checks of the field 
 test('routes: absent → [{ methods: [log] }]; [] → no routes; a user-defined log replaces the built-in', () => {
   assert.deepEqual(parseConfig('routes: []', {}, noFiles).routes, []);
   const c = parseConfig('methods: { log: { type: webhook, url: "https://x/log" } }', {}, noFiles);
-  assert.equal(c.methods.log!.settings.type, 'webhook');
+  assert.equal(c.methods.log!.type, 'webhook');
   assert.deepEqual(c.routes[0]!.methods, ['log']);
 });
 
@@ -320,4 +321,32 @@ test('secret values appear neither in JSON.stringify, util.inspect nor error mes
   );
   assert.equal(issues.length, 3);
   assert.ok(!issues.join('\n').includes('hunter2'));
+});
+
+test('format options: ingest.formats.<name>, validated by the format; zeebe_severity is the older spelling', () => {
+  assert.deepEqual(parseConfig('ingest: { formats: { zeebe: { severity: critical } } }', {}, noFiles).ingest.formats.zeebe, { severity: 'critical' });
+  assert.deepEqual(parseConfig('ingest: { zeebe_severity: warning }', {}, noFiles).ingest.formats.zeebe, { severity: 'warning' });
+  assert.deepEqual(parseConfig('ingest: { formats: }', {}, noFiles).ingest.formats, { generic: {}, zeebe: { severity: 'error' } });
+  const issues = (yaml: string) => {
+    try {
+      parseConfig(yaml, {}, noFiles);
+    } catch (e) {
+      return (e as ConfigError).issues;
+    }
+    return [];
+  };
+  assert.deepEqual(issues('ingest: { formats: { zeebe: { severity: loud } } }'), [
+    'ingest.formats.zeebe.severity: must be one of: critical, error, warning, info',
+  ]);
+  assert.deepEqual(issues('ingest: { formats: { zeebe: { sevrity: info } } }'), ['ingest.formats.zeebe.sevrity: unknown field']);
+  assert.deepEqual(issues('ingest: { formats: { grafana: {} } }'), ['ingest.formats.grafana: unknown field']);
+  assert.deepEqual(issues('ingest: { zeebe_severity: info, formats: { zeebe: { severity: error } } }'), [
+    'ingest.zeebe_severity: set ingest.formats.zeebe.severity only (zeebe_severity is its older spelling)',
+  ]);
+});
+
+test('every method type comes from the channel registry; each method keeps its type and built settings', () => {
+  const c = parseConfig('methods: { a: { type: log }, b: { type: webhook, url: "http://h/x", headers: } }', {}, noFiles);
+  assert.deepEqual([c.methods.a!.type, c.methods.b!.type], ['log', 'webhook']);
+  assert.deepEqual((c.methods.b!.settings as WebhookSettings).headers, {});
 });

@@ -8,10 +8,11 @@
 import * as z from 'zod';
 import { SEVERITIES } from '../domain/alarm.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { CHANNELS } from '../channels/registry.ts';
+import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { compileMatcher, MatcherError } from './matcher.ts';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-export const METHOD_TYPES = ['log', 'webhook'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 
@@ -111,26 +112,19 @@ const deliveryOverrides = {
   retry_after_cap: duration().optional(),
 };
 
-const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const headers = z.record(
-  z.string().regex(HEADER_NAME_RE, { error: 'invalid header name' }),
-  z.string().regex(/^[^\r\n\0]*$/, { error: 'must not contain line breaks' }),
-);
-
-const logMethod = z.strictObject({ type: z.literal('log'), ...deliveryOverrides });
-const webhookMethod = z.strictObject({
-  type: z.literal('webhook'),
-  url: z.string().optional(),
-  url_file: z.string().optional(),
-  headers: section(headers.optional()),
-  bearer_token: z.string().optional(),
-  bearer_token_file: z.string().optional(),
-  signing_secret: z.string().optional(),
-  signing_secret_file: z.string().optional(),
-  ...deliveryOverrides,
+/** A method: `type` picks the channel; its fields (with its defaults), secrets (`x` or `x_file`) and delivery overrides follow. */
+const channelMethods = CHANNELS.map((d) => {
+  const fields = Object.fromEntries(
+    Object.entries(d.fields.shape).map(([k, f]) => [k, k in d.defaults ? (f as z.ZodType).prefault(d.defaults[k]) : f]),
+  );
+  const secretKeys = Object.fromEntries(
+    Object.keys(d.secrets).flatMap((k) => [[k, z.string().optional()], [`${k}_file`, z.string().optional()]]),
+  );
+  return z.strictObject({ type: z.literal(d.type), ...fields, ...secretKeys, ...deliveryOverrides });
 });
+const METHOD_TYPES = CHANNELS.map((d) => d.type);
 
-const method = z.discriminatedUnion('type', [logMethod, webhookMethod], {
+const method = z.discriminatedUnion('type', channelMethods as unknown as [z.ZodObject, ...z.ZodObject[]], {
   error: (iss) => {
     if (iss.code !== 'invalid_union') return undefined;
     const type = (iss.input as { type?: unknown } | undefined)?.type;
@@ -166,7 +160,12 @@ export const rawConfigSchema = z.strictObject({
       max_batch: int(1).prefault(1000),
       max_pending: int(1).prefault(1_000_000),
       idempotency_ttl: duration().prefault('24h'),
-      zeebe_severity: z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }).prefault('error'),
+      /** The older spelling of formats.zeebe.severity (still accepted). */
+      zeebe_severity: z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }).optional(),
+      /** Each format's own options, derived from the format registry. */
+      formats: section(
+        z.strictObject(Object.fromEntries(INGEST_FORMATS.map((f) => [f.name, section(z.unknown())]))).prefault({}),
+      ),
     }).prefault({}),
   ),
   database: section(
@@ -194,7 +193,8 @@ export const rawConfigSchema = z.strictObject({
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;
-export type RawMethod = z.output<typeof method>;
+/** A method as validated: `type`, the channel's fields, secret fields as written, delivery overrides. */
+export type RawMethod = { type: string } & Record<string, unknown> & Partial<z.output<z.ZodObject<typeof deliveryOverrides>>>;
 export type RawSource = z.output<typeof source>;
 
 // ---- issues → "path: message" ----------------------------------------------------------------
@@ -235,4 +235,10 @@ export type RawResult = { ok: true; value: RawConfig } | { ok: false; issues: Is
 export function parseRaw(doc: unknown): RawResult {
   const r = rawConfigSchema.safeParse(doc, { error: fallbackError });
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: zodIssues(r.error.issues) };
+}
+
+/** Validates `value` with `schema` (a part validated after the document, such as a format's options); issues are under `base`. */
+export function parsePart<T>(schema: z.ZodType<T>, value: unknown, base: Path): { ok: true; value: T } | { ok: false; issues: Issue[] } {
+  const r = schema.safeParse(value, { error: fallbackError });
+  return r.success ? { ok: true, value: r.data } : { ok: false, issues: zodIssues(r.error.issues, base) };
 }

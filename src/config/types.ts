@@ -23,23 +23,13 @@ export interface SourceConfig {
   readonly token: Secret;
 }
 
-export interface LogMethodConfig {
-  readonly type: 'log';
-}
-
-export interface WebhookMethodConfig {
-  readonly type: 'webhook';
-  readonly url: Secret;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly bearerToken?: Secret;
-  readonly signingSecret?: Secret;
-}
-
-export type MethodSettings = LogMethodConfig | WebhookMethodConfig;
-
+/** A configured method: a named instance of a channel (channels/registry.ts knows the types). */
 export interface MethodConfig {
   readonly name: string;
-  readonly settings: MethodSettings;
+  /** The channel type (`webhook`, `log`, ...). */
+  readonly type: string;
+  /** The channel's own settings, as its descriptor built them (secrets are Secret instances). */
+  readonly settings: unknown;
   readonly delivery: DeliverySettings;
 }
 
@@ -75,8 +65,8 @@ export interface Config {
     readonly maxBatch: number;
     readonly maxPending: number;
     readonly idempotencyTtlMs: number;
-    /** Severity given to Zeebe incidents. */
-    readonly zeebeSeverity: 'critical' | 'error' | 'warning' | 'info';
+    /** Each ingest format's own options by format name (see ingest/formats.ts), validated by the format. */
+    readonly formats: Readonly<Record<string, unknown>>;
   };
   readonly database: {
     readonly synchronous: Synchronous;

@@ -28,7 +28,7 @@ function human(ms: number): string {
 
 /**
  * Every notification gets at least one attempt. After a retryable failure it is retried with
- * full-jitter backoff, or later if the server's Retry-After (already capped) asks for more, never past its max_age deadline,
+ * full-jitter backoff, or later if the server's Retry-After (capped by retry_after_cap) asks for more, never past its max_age deadline,
  * and dead-lettered once max_attempts attempts failed or the deadline has passed.
  */
 export function decide(result: SendResult, f: AttemptFacts, policy: RetryPolicy, random: () => number): Decision {
@@ -42,7 +42,9 @@ export function decide(result: SendResult, f: AttemptFacts, policy: RetryPolicy,
     return { kind: 'dead', reason: `gave up after max_age ${human(policy.maxAgeMs)}: ${result.error}`, permanent: false };
   }
   // Retry-After is a floor: a receiver saying "0" (or a date already past) must not burn every attempt at once.
+  // It is capped here (retry_after_cap), whatever channel reported it.
   const backoff = backoffDelay(f.attempt, { baseMs: policy.backoffBaseMs, capMs: policy.backoffCapMs }, random);
-  const delay = Math.max(result.retryAfterMs ?? 0, backoff);
+  const asked = Math.min(result.retryAfterMs ?? 0, policy.retryAfterCapMs);
+  const delay = Math.max(asked, backoff);
   return { kind: 'retry', nextAttemptAt: Math.min(f.now + delay, deadline) };
 }

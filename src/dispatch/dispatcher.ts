@@ -8,7 +8,7 @@ import { setMaxListeners } from 'node:events';
 import type { Channel } from '../channels/types.ts';
 import type { DeliverySettings } from '../config/types.ts';
 import type { SendResult } from '../domain/notification.ts';
-import type { Clock, Random } from '../lib/clock.ts';
+import type { Clock, Random, Scheduler, Timer } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Claimed, Completion, OutboxStore } from '../outbox/store.ts';
@@ -21,11 +21,13 @@ export interface DeliveryObserver {
 
 export interface DispatcherDeps {
   readonly store: OutboxStore;
-  readonly channels: ReadonlyMap<string, Channel>;
+  /** The methods' channels now (read at every tick: a config reload swaps them; in-flight sends keep theirs). */
+  readonly channels: () => ReadonlyMap<string, Channel>;
   readonly settings: (method: string) => DeliverySettings;
   readonly batchSize: number;
   readonly pollIntervalMs: number;
   readonly clock: Clock;
+  readonly scheduler: Scheduler;
   readonly random: Random;
   readonly logger: Logger;
   readonly observer?: DeliveryObserver;
@@ -45,6 +47,14 @@ export interface Dispatcher {
 }
 
 const SHUTDOWN = 'tocsin is shutting down';
+const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The references of one notification's dedup keys. */
+function pick(refs: Readonly<Record<string, string>>, n: Claimed): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const a of n.alarms) if (refs[a.dedupKey] !== undefined) out[a.dedupKey] = refs[a.dedupKey]!;
+  return out;
+}
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { store, clock, logger } = deps;
@@ -54,7 +64,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let completions: Completion[] = [];
   let flushArmed = false;
   let tickArmed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   let running = false;
   let stopping = false;
   const lastError = new Map<string, string>();
@@ -65,7 +75,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const batch = completions;
     completions = [];
     try {
-      store.complete(batch);
+      store.delivery.complete(batch);
     } catch (e) {
       // Rows stay leased; when the lease expires they are delivered again (at-least-once).
       logger.error({ err: coerceError(e).message, count: batch.length }, 'could not record delivery outcomes; they will be retried');
@@ -81,7 +91,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   };
 
   const logFailure = (n: Claimed, result: SendResult, dead: string | undefined) => {
-    const fields = { method: n.method, notification_id: n.id, alarm_id: n.alarm.id, attempt: n.attempt };
+    const fields = { method: n.method, notification_id: n.id, alarm_id: n.alarms[0]!.id, attempt: n.attempt };
     if (dead) {
       logger.error({ ...fields, reason: dead }, 'notification dead-lettered');
       return;
@@ -102,7 +112,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   /** One abort controller per claimed batch: its deliveries start together and share the deadline. */
   interface Batch {
     readonly controller: AbortController;
-    readonly deadline: ReturnType<typeof setTimeout>;
+    readonly deadline: Timer;
     open: number;
   }
 
@@ -110,7 +120,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const controller = new AbortController();
     // Every delivery of the batch (and its HTTP client) listens on this one signal.
     setMaxListeners(0, controller.signal);
-    const deadline = setTimeout(() => controller.abort(new DOMException('delivery deadline passed', 'TimeoutError')), timeoutMs);
+    const deadline = deps.scheduler.after(timeoutMs, () => controller.abort(new DOMException('delivery deadline passed', 'TimeoutError')));
     const batch = { controller, deadline, open: size };
     controllers.add(controller);
     return batch;
@@ -118,17 +128,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const closeOne = (b: Batch) => {
     if (--b.open > 0) return;
-    clearTimeout(b.deadline);
+    b.deadline.cancel();
     controllers.delete(b.controller);
   };
 
-  const deliver = async (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch) => {
+  const deliver = async (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch, refs: Readonly<Record<string, string>>) => {
     const controller = b.controller;
     const started = clock.now();
     let result: SendResult;
     try {
       result = await channel.send(
-        { notificationId: n.id, attempt: n.attempt, method: n.method, alarm: n.alarm, createdAt: n.createdAt },
+        { notificationId: n.id, attempt: n.attempt, method: n.method, alarms: n.alarms, createdAt: n.createdAt, remoteRefs: refs },
         controller.signal,
       );
     } catch (e) {
@@ -144,7 +154,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     deps.observer?.attempt(n.method, result.outcome, attempt.latencyMs);
     const d = decide(result, { attempt: n.attempt, createdAt: n.createdAt, now: at }, s, deps.random);
-    if (d.kind === 'sent') record({ kind: 'sent', n, ...attempt });
+    if (d.kind === 'sent') record({ kind: 'sent', n, ...attempt, ...(result.outcome === 'sent' && result.remoteRefs && { remoteRefs: result.remoteRefs }) });
     else if (d.kind === 'retry') record({ kind: 'retry', n, ...attempt, nextAttemptAt: d.nextAttemptAt });
     else {
       deps.observer?.dead(n.method);
@@ -153,9 +163,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     logFailure(n, result, d.kind === 'dead' ? d.reason : undefined);
   };
 
-  const launch = (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch) => {
+  const launch = (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch, refs: Readonly<Record<string, string>>) => {
     busy.set(n.method, (busy.get(n.method) ?? 0) + 1);
-    const p = deliver(n, channel, s, b)
+    const p = deliver(n, channel, s, b, refs)
       .catch((e) => {
         // Nothing recorded: the lease expires and the notification is delivered again.
         logger.error({ method: n.method, notification_id: n.id, err: coerceError(e).message }, 'delivery bookkeeping failed');
@@ -173,7 +183,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (stopping) return;
     let more = false;
     const now = clock.now();
-    for (const [method, channel] of deps.channels) {
+    for (const [method, channel] of deps.channels()) {
       const s = deps.settings(method);
       const inUse = busy.get(method) ?? 0;
       const free = Math.min(s.concurrency - inUse, deps.batchSize);
@@ -181,17 +191,28 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (free <= 0 || (inUse > 0 && free < Math.min(Math.ceil(s.concurrency / 4), deps.batchSize))) continue;
       let claimed: Claimed[];
       try {
-        claimed = store.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);
+        claimed = store.delivery.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);
       } catch (e) {
         logger.error({ method, err: coerceError(e).message }, 'could not claim notifications; retrying at the next poll');
         continue;
       }
       if (claimed.length === 0) continue;
+      const refs = channel.remoteRefs ? loadRefs(method, claimed) : undefined;
       const b = openBatch(claimed.length, s.timeoutMs);
-      for (const n of claimed) launch(n, channel, s, b);
+      for (const n of claimed) launch(n, channel, s, b, refs ? pick(refs, n) : NO_REFS);
       if (claimed.length === free) more = true;
     }
     if (more) nudge();
+  };
+
+  /** Remote references of a claimed batch, in one query; a failed read sends without them (logged). */
+  const loadRefs = (method: string, claimed: readonly Claimed[]): Readonly<Record<string, string>> => {
+    try {
+      return store.delivery.remoteRefs(method, [...new Set(claimed.flatMap((n) => n.alarms.map((a) => a.dedupKey)))]);
+    } catch (e) {
+      logger.error({ method, err: coerceError(e).message }, 'could not read remote references; sending without them');
+      return NO_REFS;
+    }
   };
 
   const nudge = () => {
@@ -203,7 +224,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const poll = () => {
     if (stopping) return;
     tick();
-    timer = setTimeout(poll, deps.pollIntervalMs);
+    timer = deps.scheduler.after(deps.pollIntervalMs, poll);
   };
 
   const idle = async () => {
@@ -224,12 +245,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     async stop(graceMs) {
       stopping = true;
       running = false;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       if (active.size > 0) {
-        let graceTimer: ReturnType<typeof setTimeout> | undefined;
-        const grace = new Promise<void>((r) => (graceTimer = setTimeout(r, graceMs)));
+        let graceTimer: Timer | undefined;
+        const grace = new Promise<void>((r) => (graceTimer = deps.scheduler.after(graceMs, r)));
         await Promise.race([Promise.allSettled([...active]), grace]);
-        clearTimeout(graceTimer);
+        graceTimer?.cancel();
       }
       for (const c of controllers) c.abort(SHUTDOWN);
       await idle();

@@ -7,10 +7,19 @@ import { sha256Hex } from '../lib/hash.ts';
 
 export type AuthResult = { readonly ok: true; readonly source: string | undefined } | { readonly ok: false; readonly message: string };
 
-/** With no sources configured, every request is allowed (source undefined). */
-export function createAuthenticator(sources: readonly SourceConfig[]): (authorization: string | undefined) => AuthResult {
-  const byDigest = new Map(sources.map((s) => [sha256Hex(s.token.reveal()), s.name]));
+/**
+ * With no sources configured, every request is allowed (source undefined). `sources` is read per request
+ * (a config reload swaps it); the token digests are recomputed only when it changes.
+ */
+export function createAuthenticator(sources: () => readonly SourceConfig[]): (authorization: string | undefined) => AuthResult {
+  let seen: readonly SourceConfig[] | undefined;
+  let byDigest = new Map<string, string>();
   return (authorization) => {
+    const now = sources();
+    if (now !== seen) {
+      byDigest = new Map(now.map((s) => [sha256Hex(s.token.reveal()), s.name]));
+      seen = now;
+    }
     if (byDigest.size === 0) return { ok: true, source: undefined };
     if (!authorization) return { ok: false, message: 'missing Authorization: Bearer <token>' };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

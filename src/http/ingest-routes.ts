@@ -6,8 +6,8 @@
 import { Hono } from 'hono';
 import { IngestError } from '../ingest/errors.ts';
 import { BackpressureError, type Acceptor } from '../ingest/accept.ts';
-import { SOURCE_FORMATS, type ParseContext } from '../ingest/sources.ts';
-import type { Severity } from '../domain/alarm.ts';
+import { INGEST_FORMATS, parseRequest } from '../ingest/formats.ts';
+import type { ParseContext } from '../ingest/format.ts';
 import type { Logger } from '../lib/logger.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { AuthResult } from './auth.ts';
@@ -19,8 +19,10 @@ export interface IngestRouteDeps {
   readonly authenticate: (authorization: string | undefined) => AuthResult;
   readonly maxBodyBytes: number;
   readonly maxBatch: number;
-  readonly zeebeSeverity: Severity;
+  /** Each format's options by format name (config ingest.formats). */
+  readonly formatOptions: Readonly<Record<string, unknown>>;
   readonly hash: (text: string) => string;
+  readonly now: () => number;
   readonly logger: Logger;
 }
 
@@ -31,7 +33,8 @@ type IngestEnv = { Variables: { source: string | undefined } };
 
 export function ingestRoutes(deps: IngestRouteDeps): Hono {
   const app = new Hono<IngestEnv>();
-  for (const format of SOURCE_FORMATS) {
+  for (const format of INGEST_FORMATS) {
+    const options = deps.formatOptions[format.name];
     app.post(
       format.path,
       async (c, next) => {
@@ -53,13 +56,14 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
         const ctx: ParseContext = {
           source: authSource ?? format.defaultSource,
           sourceIsAuthenticated: authSource !== undefined,
-          maxBatch: deps.maxBatch,
-          zeebeSeverity: deps.zeebeSeverity,
+          now: deps.now(),
+          header: (name) => c.req.header(name),
+          params: c.req.param() as Record<string, string>,
           hash: deps.hash,
         };
         try {
           const body = await readBodyText(c, deps.maxBodyBytes);
-          const outcome = format.parse(body, ctx);
+          const outcome = parseRequest(format, body, ctx, options, deps.maxBatch);
           if (outcome.kind === 'ignored') return c.json({ ignored: outcome.reason }, 200);
           const r = await deps.accept({
             source: ctx.source,

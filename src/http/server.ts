@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { alarmToJson } from '../domain/alarm.ts';
 import type { Logger } from '../lib/logger.ts';
 import { coerceError } from '../lib/errors.ts';
+import type { Readiness } from '../lib/readiness.ts';
 import type { OutboxStore } from '../outbox/store.ts';
 import type { AuthResult } from './auth.ts';
 import { errorResponse } from './errors.ts';
@@ -17,8 +18,8 @@ export interface HttpDeps extends IngestRouteDeps {
   readonly store: OutboxStore;
   readonly metrics: Metrics;
   readonly authenticate: (authorization: string | undefined) => AuthResult;
-  /** Database writable and migrated; throws with the reason otherwise. */
-  readonly checkReady: () => void;
+  /** Every service's readiness check (the database: writable and migrated). */
+  readonly readiness: Readiness;
   readonly version: string;
 }
 
@@ -28,12 +29,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok', version: deps.version }));
 
   app.get('/readyz', (c) => {
-    try {
-      deps.checkReady();
-      return c.json({ status: 'ready', undelivered: deps.store.pendingCount });
-    } catch (e) {
-      return c.json({ status: 'not ready', error: coerceError(e).message }, 503);
-    }
+    const r = deps.readiness.check();
+    if (r.ready) return c.json({ status: 'ready', undelivered: deps.store.pendingCount, checks: r.checks });
+    return c.json({ status: 'not ready', error: r.error, checks: r.checks }, 503);
   });
 
   app.get('/metrics', async (c) => {
@@ -44,15 +42,15 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get('/v1/alarms/:id', (c) => {
     const auth = deps.authenticate(c.req.header('authorization'));
     if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
-    const found = deps.store.getAlarm(c.req.param('id'));
+    const found = deps.store.queries.getAlarm(c.req.param('id'));
     // With sources configured, each source sees only its own alarms.
     const alarm = found && (auth.source === undefined || found.source === auth.source) ? found : undefined;
     if (!alarm) return errorResponse(c, 'not_found', 'no such alarm (it may have passed its retention)');
-    const pending = deps.store.notificationsOf(alarm.id).map((n) => ({
+    const pending = deps.store.queries.notificationsOf(alarm.id).map((n) => ({
       id: n.id, method: n.method, state: n.state, attempts: n.attempts, next_attempt_at: new Date(n.nextAttemptAt).toISOString(),
       last_status: n.lastStatus, last_error: n.lastError, dead_reason: n.deadReason,
     }));
-    const sent = deps.store.deliveriesOf(alarm.id).map((d) => ({
+    const sent = deps.store.queries.deliveriesOf(alarm.id).map((d) => ({
       id: d.notificationId, method: d.method, state: 'sent', attempts: d.attempts, sent_at: new Date(d.sentAt).toISOString(), last_status: d.lastStatus,
     }));
     return c.json({ alarm: alarmToJson(alarm), notifications: [...sent, ...pending] });

@@ -49,7 +49,8 @@ export class BackpressureError extends Error {
 export interface AcceptorDeps {
   readonly store: OutboxStore;
   readonly committer: GroupCommitter;
-  readonly routes: readonly RouteConfig[];
+  /** The routes now (read per request: a config reload swaps them). */
+  readonly routes: () => readonly RouteConfig[];
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly idempotencyTtlMs: number;
@@ -63,6 +64,14 @@ export interface AcceptorDeps {
 
 export type Acceptor = (req: AcceptRequest) => Promise<AcceptResult>;
 
+/** What one run of an accept transaction produced. */
+interface Enqueued {
+  readonly result: AcceptResult;
+  readonly fresh: readonly { readonly alarm: Alarm; readonly notifications: number }[];
+  readonly unroutedAlarms: readonly Alarm[];
+  readonly newNotifications: number;
+}
+
 export function createAcceptor(deps: AcceptorDeps): Acceptor {
   const { store, committer, clock, ids } = deps;
   const maxQueued = deps.maxQueued ?? 20_000;
@@ -74,16 +83,18 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
     if (committer.queued >= maxQueued) throw new BackpressureError('too many requests waiting for the database', 1);
 
     const receivedAt = clock.now();
-    const fresh: { alarm: Alarm; notifications: number }[] = [];
-    const unroutedAlarms: Alarm[] = [];
-    let newNotifications = 0;
+    const routes = deps.routes();
 
-    const work = (): AcceptResult => {
+    // Re-runnable (the group committer may run it again alone if a neighbour fails): all state is local.
+    const work = (): Enqueued => {
+      const fresh: { alarm: Alarm; notifications: number }[] = [];
+      const unroutedAlarms: Alarm[] = [];
+      let newNotifications = 0;
       const since = receivedAt - deps.idempotencyTtlMs;
       const headerKey = req.idempotencyKey === undefined ? undefined : `h:${req.source}:${req.idempotencyKey}`;
       if (headerKey) {
-        const prior = store.getIdempotency(headerKey, since);
-        if (prior) return { status: 200, ...prior, duplicates: req.items.length, unrouted: [] };
+        const prior = store.enqueue.getIdempotency(headerKey, since);
+        if (prior) return { result: { status: 200, ...prior, duplicates: req.items.length, unrouted: [] }, fresh, unroutedAlarms, newNotifications };
       }
       const alarmIds: string[] = [];
       const notificationIds: string[] = [];
@@ -91,7 +102,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
       let duplicates = 0;
       for (const item of req.items) {
         const naturalKey = item.naturalKey === undefined ? undefined : `n:${req.source}:${item.naturalKey}`;
-        const prior = naturalKey ? store.getIdempotency(naturalKey, since) : undefined;
+        const prior = naturalKey ? store.enqueue.getIdempotency(naturalKey, since) : undefined;
         if (prior) {
           duplicates++;
           alarmIds.push(...prior.alarmIds);
@@ -99,14 +110,14 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           continue;
         }
         const alarm: Alarm = { ...item.alarm, id: ids.alarm(), occurredAt: item.alarm.occurredAt ?? receivedAt, receivedAt };
-        const methods = routeAlarm(alarm, deps.routes);
-        store.insertAlarm(alarm, methods.length);
+        const methods = routeAlarm(alarm, routes);
+        store.enqueue.insertAlarm(alarm, methods.length);
         const nids = methods.map((method) => {
           const id = ids.notification();
-          store.insertNotification({ id, alarmId: alarm.id, method, createdAt: receivedAt });
+          store.enqueue.insertNotification({ id, alarmIds: [alarm.id], method, createdAt: receivedAt });
           return id;
         });
-        if (naturalKey) store.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
+        if (naturalKey) store.enqueue.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
         if (methods.length === 0) {
           unrouted.push(alarm.id);
           unroutedAlarms.push(alarm);
@@ -116,11 +127,12 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
         alarmIds.push(alarm.id);
         notificationIds.push(...nids);
       }
-      if (headerKey) store.putIdempotency(headerKey, { alarmIds, notificationIds }, receivedAt);
-      return { status: fresh.length > 0 ? 202 : 200, alarmIds, notificationIds, duplicates, unrouted };
+      if (headerKey) store.enqueue.putIdempotency(headerKey, { alarmIds, notificationIds }, receivedAt);
+      const result: AcceptResult = { status: fresh.length > 0 ? 202 : 200, alarmIds, notificationIds, duplicates, unrouted };
+      return { result, fresh, unroutedAlarms, newNotifications };
     };
 
-    const result = await committer.submit(work, () => store.noteCommitted(fresh));
+    const { result, fresh, unroutedAlarms, newNotifications } = await committer.submit(work, (e) => store.noteCommitted(e.fresh));
     // Committed: from here on nothing may turn the answer into an error (the client would retry and duplicate).
     try {
       const obs = deps.observer;

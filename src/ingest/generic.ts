@@ -5,8 +5,9 @@
 import { z } from 'zod';
 import { MAX_EPOCH_MS, SEVERITIES, STATUSES, type AlarmInput } from '../domain/alarm.ts';
 import { defaultDedupKey } from '../domain/dedup-key.ts';
-import { IngestError } from './errors.ts';
+import { fieldPath, IngestError, issueToIngestError } from './errors.ts';
 import { parseJsonLossless } from './lossless.ts';
+import { defineFormat, type ParseContext } from './format.ts';
 import type { ParseOutcome, ParsedAlarm } from './types.ts';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -46,21 +47,8 @@ const alarmSchema = z.strictObject(
   { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be an alarm object') },
 );
 
-export interface GenericOptions {
-  /** The authenticated source, or the default when auth is off. */
-  readonly source: string;
-  /** True when the source comes from a token: a body `source` must then agree with it. */
-  readonly sourceIsAuthenticated: boolean;
-  readonly maxBatch: number;
-  readonly hash: (text: string) => string;
-}
-
-function fieldPath(prefix: string, path: readonly PropertyKey[], keys?: readonly string[]): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  if (keys && keys.length > 0) out += (out === '' ? '' : '.') + keys[0];
-  return out || 'body';
-}
+/** What the generic parser needs of the request context. */
+export type GenericContext = Pick<ParseContext, 'source' | 'sourceIsAuthenticated' | 'hash'>;
 
 /** zod drops a `__proto__` key from records; refuse it explicitly rather than lose a label silently. */
 function refuseProtoKeys(raw: unknown, prefix: string): void {
@@ -73,14 +61,10 @@ function refuseProtoKeys(raw: unknown, prefix: string): void {
   }
 }
 
-function toAlarm(raw: unknown, prefix: string, opts: GenericOptions): ParsedAlarm {
+function toAlarm(raw: unknown, prefix: string, opts: GenericContext): ParsedAlarm {
   refuseProtoKeys(raw, prefix);
   const r = alarmSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
-    throw new IngestError(fieldPath(prefix, issue.path, keys), issue.message);
-  }
+  if (!r.success) throw issueToIngestError(prefix, r.error.issues[0]!);
   const v = r.data;
   if (v.source !== undefined && opts.sourceIsAuthenticated && v.source !== opts.source) {
     throw new IngestError(
@@ -113,15 +97,21 @@ function toAlarm(raw: unknown, prefix: string, opts: GenericOptions): ParsedAlar
   return occurred === undefined ? { alarm } : { alarm, naturalKey: `g:${dedupKey}:${status}:${occurred}` };
 }
 
-export function parseGeneric(body: string, opts: GenericOptions): ParseOutcome {
+export function parseGeneric(body: string, opts: GenericContext): ParseOutcome {
   const doc = parseJsonLossless(body);
   if (Array.isArray(doc)) {
     if (doc.length === 0) throw new IngestError('body', 'empty array: send at least one alarm');
-    if (doc.length > opts.maxBatch) {
-      throw new IngestError('body', `too many alarms in one request: ${doc.length} (max_batch is ${opts.maxBatch})`, 413);
-    }
     return { kind: 'alarms', items: doc.map((a, i) => toAlarm(a, `[${i}]`, opts)) };
   }
   if (doc === null || typeof doc !== 'object') throw new IngestError('body', 'must be an alarm object or an array of them');
   return { kind: 'alarms', items: [toAlarm(doc, '', opts)] };
 }
+
+/** tocsin's own format: no options. */
+export const genericFormat = defineFormat({
+  name: 'generic',
+  path: '/v1/alarms',
+  defaultSource: 'generic',
+  options: z.strictObject({}),
+  parse: (body, ctx) => parseGeneric(body, ctx),
+});

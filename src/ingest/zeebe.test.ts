@@ -35,18 +35,23 @@ function ignoredReason(out: ParseOutcome): string {
   return out.kind === 'ignored' ? out.reason : '';
 }
 
-function throwsOn(body: string, field: string, message?: RegExp): void {
+/** parseZeebe(body) throws a 400 IngestError with exactly this field and message (a RegExp only for texts not ours). */
+function throwsOn(body: string, field: string, message: string | RegExp): void {
   assert.throws(
     () => parseZeebe(body, opts),
     (e: unknown) => {
       assert.ok(e instanceof IngestError, `not an IngestError: ${String(e)}`);
-      assert.equal(e.field, field);
-      assert.equal(e.status, 400);
-      if (message) assert.match(e.message, message);
+      assert.deepEqual({ field: e.field, status: e.status }, { field, status: 400 });
+      if (typeof message === 'string') assert.equal(e.message, message);
+      else assert.match(e.message, message);
       return true;
     },
   );
 }
+
+/** The 0.22 fixture with changes applied to its `value`. */
+const legacyValue = (change: (value: Record<string, unknown>) => void): string =>
+  legacy((r) => change(r.value as Record<string, unknown>));
 
 test('Zeebe 0.22 CREATED record → firing alarm with exact keys', () => {
   const { alarm, naturalKey } = only(parseZeebe(LEGACY, opts));
@@ -249,28 +254,131 @@ test('a missing recordType counts as EVENT; keys may also arrive as decimal stri
   assert.equal(alarm.dedupKey, 'zeebe:1:11258999068426363');
 });
 
-test('invalid input throws IngestError naming the field', () => {
+test('invalid input throws IngestError(field, message); the message reads after the field', () => {
   throwsOn('{"partitionId": 1,', 'body', /^invalid JSON: /);
-  throwsOn('"record"', 'body', /object/);
-  throwsOn('null', 'body');
-  throwsOn(legacy((r) => delete r.key), 'key', /required/);
-  throwsOn(legacy((r) => (r.key = 1.5)), 'key', /integer/);
-  throwsOn(legacy((r) => (r.key = 'abc')), 'key', /integer/);
+  throwsOn('"record"', 'body', 'must be a JSON object, got "record"');
+  throwsOn('null', 'body', 'must be a JSON object, got null');
+  // required strings
+  throwsOn(legacy((r) => delete r.valueType), 'valueType', 'is required');
+  throwsOn(legacy((r) => (r.valueType = null)), 'valueType', 'is required');
+  throwsOn(legacy((r) => (r.valueType = '')), 'valueType', 'must be a non-empty string, got ""');
+  throwsOn(legacy((r) => (r.intent = 3)), 'intent', 'must be a non-empty string, got 3');
+  // optional strings: absent, null and "" are fine (recordType then counts as EVENT), anything else is refused
+  throwsOn(legacy((r) => (r.recordType = 7)), 'recordType', 'must be a string, got 7');
+  throwsOn(legacyValue((v) => (v.errorType = 5)), 'value.errorType', 'must be a string, got 5');
+  throwsOn(legacyValue((v) => (v.tenantId = ['a'])), 'value.tenantId', 'must be a string, got an array');
+  // 64-bit integers
+  throwsOn(legacy((r) => delete r.key), 'key', 'is required');
+  throwsOn(legacy((r) => (r.key = null)), 'key', 'is required');
+  throwsOn(legacy((r) => (r.key = 1.5)), 'key', 'must be a 64-bit integer, got 1.5');
+  throwsOn(legacy((r) => (r.key = 'abc')), 'key', 'must be a 64-bit integer, got "abc"');
+  throwsOn(legacy((r) => (r.key = '')), 'key', 'must be a 64-bit integer, got ""');
+  throwsOn(legacy((r) => (r.key = true)), 'key', 'must be a 64-bit integer, got true');
+  throwsOn(legacy((r) => (r.key = { n: 1 })), 'key', 'must be a 64-bit integer, got an object');
+  throwsOn(legacy((r) => (r.key = '007')), 'key', 'must be a 64-bit integer, got "007"');
   for (const lossy of ['1.2e20', '9007199254740993.0']) {
     // a float that JS cannot hold exactly is not an exact integer
     assert.ok(LEGACY.includes('"key": 2251799813685263'));
-    throwsOn(LEGACY.replace('"key": 2251799813685263', `"key": ${lossy}`), 'key', /integer/);
+    throwsOn(
+      LEGACY.replace('"key": 2251799813685263', `"key": ${lossy}`),
+      'key',
+      'must be a 64-bit integer, got a number beyond 2^53 written with a fraction or exponent',
+    );
   }
-  throwsOn(legacy((r) => (r.key = '9223372036854775808')), 'key', /64-bit/);
-  throwsOn(legacy((r) => (r.partitionId = -1)), 'partitionId', /≥ 0/);
-  throwsOn(legacy((r) => delete r.partitionId), 'partitionId');
-  throwsOn(legacy((r) => delete r.valueType), 'valueType');
-  throwsOn(legacy((r) => (r.intent = 3)), 'intent');
-  throwsOn(legacy((r) => delete r.value), 'value');
-  throwsOn(legacy((r) => (r.value = [])), 'value');
-  throwsOn(legacy((r) => ((r.value as Record<string, unknown>).jobKey = 'x')), 'value.jobKey');
-  throwsOn(legacy((r) => ((r.value as Record<string, unknown>).workflowInstanceKey = 2.5)), 'value.workflowInstanceKey');
-  throwsOn(legacy((r) => (r.timestamp = '2020-02-04')), 'timestamp');
+  throwsOn(legacy((r) => (r.key = '9223372036854775808')), 'key', 'must be a 64-bit integer, got "9223372036854775808"');
+  const tooSmall = LEGACY.replace('"key": 2251799813685263', '"key": -9223372036854775809');
+  throwsOn(tooSmall, 'key', 'must be a 64-bit integer, got "-9223372036854775809"');
+  throwsOn(legacy((r) => delete r.partitionId), 'partitionId', 'is required');
+  throwsOn(legacy((r) => (r.partitionId = -1)), 'partitionId', 'must be ≥ 0, got -1');
+  throwsOn(legacy((r) => (r.partitionId = '-2')), 'partitionId', 'must be ≥ 0, got -2');
+  throwsOn(legacyValue((v) => (v.jobKey = 'x')), 'value.jobKey', 'must be a 64-bit integer, got "x"');
+  throwsOn(legacyValue((v) => (v.workflowInstanceKey = 2.5)), 'value.workflowInstanceKey', 'must be a 64-bit integer, got 2.5');
+  throwsOn(legacyValue((v) => (v.processDefinitionKey = 'p')), 'value.processDefinitionKey', 'must be a 64-bit integer, got "p"');
+  throwsOn(legacy((r) => (r.position = -0.5)), 'position', 'must be a 64-bit integer, got -0.5');
+  // value
+  throwsOn(legacy((r) => delete r.value), 'value', 'is required');
+  throwsOn(legacy((r) => (r.value = null)), 'value', 'is required');
+  throwsOn(legacy((r) => (r.value = [])), 'value', 'must be a JSON object, got an array');
+  throwsOn(legacy((r) => (r.value = 'v')), 'value', 'must be a JSON object, got "v"');
+  // timestamp
+  throwsOn(legacy((r) => (r.timestamp = '2020-02-04')), 'timestamp', 'must be epoch milliseconds, got "2020-02-04"');
+  throwsOn(legacy((r) => (r.timestamp = -1)), 'timestamp', 'must be epoch milliseconds, got -1');
+  throwsOn(legacy((r) => (r.timestamp = 1.5)), 'timestamp', 'must be epoch milliseconds, got 1.5');
+  throwsOn(legacy((r) => (r.timestamp = 8_640_000_000_000_001)), 'timestamp', 'must be epoch milliseconds, got 8640000000000001');
+  // long values are cut in the message
+  throwsOn(legacy((r) => (r.key = 'x'.repeat(100))), 'key', `must be a 64-bit integer, got "${'x'.repeat(39)}…`);
+});
+
+test('absent optional fields (missing, null or "") are left out', () => {
+  const { alarm } = only(
+    parseZeebe(
+      legacy((r) => {
+        Object.assign(r, { recordType: '', position: null, timestamp: null });
+        Object.assign(r.value as Record<string, unknown>, { errorType: null, errorMessage: '', elementId: undefined, jobKey: null });
+      }),
+      opts,
+    ),
+  );
+  assert.equal(alarm.summary, 'Incident in create-incident');
+  assert.equal(alarm.description, undefined);
+  assert.equal(alarm.occurredAt, undefined);
+  assert.deepEqual(alarm.labels, { bpmnProcessId: 'create-incident', partitionId: '1' });
+  assert.deepEqual(Object.keys(alarm.annotations), [
+    'key',
+    'processInstanceKey',
+    'processDefinitionKey',
+    'elementInstanceKey',
+    'variableScopeKey',
+  ]);
+});
+
+test('the first offending field in record order is reported', () => {
+  throwsOn(legacy((r) => Object.assign(r, { key: 'k', valueType: 5 })), 'valueType', 'must be a non-empty string, got 5');
+  throwsOn(legacy((r) => Object.assign(r, { value: 1, partitionId: -3 })), 'partitionId', 'must be ≥ 0, got -3');
+  throwsOn(
+    legacy((r) => Object.assign(r, { timestamp: 'now', position: 'p', value: { ...(r.value as object), jobKey: 'j', errorType: 1 } })),
+    'value.errorType',
+    'must be a string, got 1',
+  );
+  throwsOn(legacy((r) => Object.assign(r, { timestamp: 'now', position: 'p' })), 'position', 'must be a 64-bit integer, got "p"');
+});
+
+test('the envelope is checked on every record; the rest of an ignored record is not', () => {
+  const deployment = JSON.parse(ENVELOPE) as Record<string, unknown>;
+  throwsOn(JSON.stringify({ ...deployment, key: 'abc' }), 'key', 'must be a 64-bit integer, got "abc"');
+  throwsOn(JSON.stringify({ ...deployment, value: null }), 'value', 'is required');
+  throwsOn(legacy((r) => Object.assign(r, { intent: 'MIGRATED', partitionId: -1 })), 'partitionId', 'must be ≥ 0, got -1');
+  throwsOn(legacy((r) => Object.assign(r, { recordType: 'COMMAND', intent: '' })), 'intent', 'must be a non-empty string, got ""');
+  // Not an incident event: value fields, position and timestamp are not looked at.
+  const bad = { value: { jobKey: 'x', errorType: 5 }, position: 'p', timestamp: 'now' };
+  assert.equal(ignoredReason(parseZeebe(JSON.stringify({ ...deployment, ...bad }), opts)), 'valueType DEPLOYMENT is not INCIDENT');
+  assert.equal(
+    ignoredReason(parseZeebe(legacy((r) => Object.assign(r, bad, { intent: 'MIGRATED' })), opts)),
+    'intent MIGRATED is not CREATED or RESOLVED',
+  );
+});
+
+test('Camunda 8 key names win; a Zeebe 0.22 workflow* name is read (and checked) only in their absence', () => {
+  const both = legacyValue((v) =>
+    Object.assign(v, { processInstanceKey: 11, workflowInstanceKey: 'x', processDefinitionKey: 12, workflowKey: 2.5 }),
+  );
+  const { alarm } = only(parseZeebe(both, opts));
+  assert.equal(alarm.annotations.processInstanceKey, '11');
+  assert.equal(alarm.annotations.processDefinitionKey, '12');
+  const nulls = legacyValue((v) => Object.assign(v, { processInstanceKey: null, processDefinitionKey: null }));
+  const legacyKeys = only(parseZeebe(nulls, opts)).alarm.annotations;
+  assert.equal(legacyKeys.processInstanceKey, '2251799813685258');
+  assert.equal(legacyKeys.processDefinitionKey, '2251799813685249');
+  throwsOn(
+    legacyValue((v) => Object.assign(v, { processInstanceKey: null, workflowInstanceKey: 'x' })),
+    'value.workflowInstanceKey',
+    'must be a 64-bit integer, got "x"',
+  );
+  throwsOn(
+    legacyValue((v) => Object.assign(v, { processInstanceKey: '', workflowInstanceKey: 1 })),
+    'value.processInstanceKey',
+    'must be a 64-bit integer, got ""',
+  );
 });
 
 test('an array: alarms from qualifying records, errors prefixed with the index', () => {
@@ -284,7 +392,11 @@ test('an array: alarms from qualifying records, errors prefixed with the index',
     'valueType DEPLOYMENT is not INCIDENT',
   );
   assert.equal(ignoredReason(parseZeebe('[]', opts)), 'empty array: no records');
-  throwsOn(`[${LEGACY}, ${legacy((r) => (r.partitionId = -1))}]`, '[1].partitionId');
-  throwsOn(`[${LEGACY}, 7]`, '[1]');
-  throwsOn(`[${legacy((r) => ((r.value as Record<string, unknown>).jobKey = 1.5))}]`, '[0].value.jobKey');
+  throwsOn(`[${LEGACY}, ${legacy((r) => (r.partitionId = -1))}]`, '[1].partitionId', 'must be ≥ 0, got -1');
+  throwsOn(`[${LEGACY}, 7]`, '[1]', 'must be a JSON object, got 7');
+  throwsOn(`[${LEGACY}, null]`, '[1]', 'must be a JSON object, got null');
+  throwsOn(`[${legacyValue((v) => (v.jobKey = 1.5))}]`, '[0].value.jobKey', 'must be a 64-bit integer, got 1.5');
+  throwsOn(`[${LEGACY}, ${legacy((r) => delete r.value)}]`, '[1].value', 'is required');
+  // an ignored record before a bad one does not hide the error
+  throwsOn(`[${ENVELOPE}, ${legacy((r) => (r.key = 'k'))}]`, '[1].key', 'must be a 64-bit integer, got "k"');
 });

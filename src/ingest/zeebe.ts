@@ -3,8 +3,10 @@
  * Zeebe / Camunda 8 exported INCIDENT records (as the incident-alert exporter POSTs them) → alarms.
  * Parsed losslessly: Zeebe keys are 64-bit (`(partitionId << 51) + n`) and are kept as exact decimal strings.
  */
-import { MAX_EPOCH_MS, type AlarmInput, type JsonValue, type Severity } from '../domain/alarm.ts';
-import { IngestError } from './errors.ts';
+import { z } from 'zod';
+import { MAX_EPOCH_MS, SEVERITIES, type AlarmInput, type JsonValue, type Severity } from '../domain/alarm.ts';
+import { IngestError, issueToIngestError } from './errors.ts';
+import { defineFormat } from './format.ts';
 import { parseJsonLossless } from './lossless.ts';
 import type { ParsedAlarm, ParseOutcome } from './types.ts';
 
@@ -20,11 +22,105 @@ const INT64_MAX = 2n ** 63n - 1n;
 const DECIMAL = /^(0|-?[1-9][0-9]*)$/;
 const COMMAND_INTENTS = new Set(['CREATE', 'RESOLVE']);
 
+// ---- schemas. As in generic.ts, a message reads after its field and does not repeat it:
+// {"error":"must be a 64-bit integer, got 1.5","field":"[2].value.jobKey"}.
+
+/**
+ * A 64-bit integer as its exact decimal string. Lossless parsing leaves safe integers as numbers and
+ * larger ones as digit strings; a JSON string of decimal digits is accepted the same way.
+ */
+function int64(opts: { nonNegative: boolean }) {
+  return z
+    .union([z.number(), z.string()], { error: (iss) => (iss.input == null ? 'is required' : notInt64(iss.input)) })
+    .transform((x, ctx) => {
+      const digits = int64Digits(x);
+      if (digits !== undefined && !(opts.nonNegative && digits.startsWith('-'))) return digits;
+      const message = digits === undefined ? notInt64(x) : `must be ≥ 0, got ${digits}`;
+      ctx.issues.push({ code: 'custom', message, input: x });
+      return z.NEVER;
+    });
+}
+
+/** Absent (undefined or null) → undefined; anything else must be a 64-bit integer. */
+const optInt64 = int64({ nonNegative: false })
+  .nullish()
+  .transform((x) => x ?? undefined);
+
+const requiredString = z
+  .string({ error: (iss) => (iss.input == null ? 'is required' : `must be a non-empty string, got ${describe(iss.input)}`) })
+  .min(1, { error: (iss) => `must be a non-empty string, got ${describe(iss.input)}` });
+
+/** Absent (undefined, null or "") → undefined; a non-string is refused. */
+const optString = z
+  .string({ error: (iss) => `must be a string, got ${describe(iss.input)}` })
+  .nullish()
+  .transform((x) => x || undefined);
+
+const epochMsError = { error: (iss: { input?: unknown }) => `must be epoch milliseconds, got ${describe(iss.input)}` };
+/** Absent (undefined or null) → undefined. */
+const epochMs = z
+  .number(epochMsError)
+  .int(epochMsError)
+  .min(0, epochMsError)
+  .max(MAX_EPOCH_MS, epochMsError)
+  .nullish()
+  .transform((x) => x ?? undefined);
+
+/** Checked on every record, qualifying or not, before deciding whether it is ignored. */
+const envelopeSchema = z.object(
+  {
+    valueType: requiredString,
+    intent: requiredString,
+    recordType: optString.transform((x) => x ?? 'EVENT'),
+    partitionId: int64({ nonNegative: true }),
+    key: int64({ nonNegative: false }),
+    value: z.object({}, { error: (iss) => (iss.input == null ? 'is required' : `must be a JSON object, got ${describe(iss.input)}`) }),
+  },
+  { error: (iss) => `must be a JSON object, got ${describe(iss.input)}` },
+);
+
+/** Checked only on INCIDENT CREATED/RESOLVED events, after the envelope. */
+const incidentSchema = z.object({
+  value: z.preprocess(
+    legacyNamesAsFallback,
+    z.object({
+      errorType: optString,
+      errorMessage: optString,
+      bpmnProcessId: optString,
+      elementId: optString,
+      tenantId: optString,
+      processInstanceKey: optInt64,
+      workflowInstanceKey: optInt64,
+      processDefinitionKey: optInt64,
+      workflowKey: optInt64,
+      elementInstanceKey: optInt64,
+      jobKey: optInt64,
+      variableScopeKey: optInt64,
+    }),
+  ),
+  position: optInt64,
+  timestamp: epochMs,
+});
+
+/**
+ * Camunda 8 names win; Zeebe 0.22 `workflow*` names are accepted in their place. A `workflow*` field is
+ * read (and checked) only when its Camunda 8 counterpart is absent (undefined or null).
+ */
+function legacyNamesAsFallback(value: unknown): unknown {
+  if (!isObject(value)) return value;
+  return {
+    ...value,
+    workflowInstanceKey: value.processInstanceKey != null ? undefined : value.workflowInstanceKey,
+    workflowKey: value.processDefinitionKey != null ? undefined : value.workflowKey,
+  };
+}
+
 /**
  * Parse one exported record, or a JSON array of them.
  * INCIDENT EVENT CREATED → firing, RESOLVED → resolved (both share dedupKey `zeebe:<partitionId>:<key>`);
- * any other record → ignored with a reason. Malformed records throw IngestError naming the field
- * (prefixed `[i].` inside an array).
+ * any other record → ignored with a reason. Malformed records throw IngestError(field, message): the
+ * dotted field path (prefixed `[i].` inside an array, `body` for the whole body) and a message that reads
+ * after it ("must be a 64-bit integer, got \"abc\"").
  */
 export function parseZeebe(body: string, opts: ZeebeOptions): ParseOutcome {
   const parsed = parseJsonLossless(body);
@@ -45,28 +141,13 @@ export function parseZeebe(body: string, opts: ZeebeOptions): ParseOutcome {
 
 /** One record → a parsed alarm, or the reason it is ignored. */
 function parseRecord(raw: unknown, prefix: string, opts: ZeebeOptions): ParsedAlarm | string {
-  const at = (field: string): string => (prefix ? `${prefix}.${field}` : field);
-  if (!isObject(raw)) throw new IngestError(prefix || 'body', `${prefix || 'body'} must be a JSON object`);
-
   // Envelope: validated for every record, qualifying or not.
-  const valueType = requireString(raw.valueType, at('valueType'));
-  const intent = requireString(raw.intent, at('intent'));
-  const recordType = optString(raw.recordType, at('recordType')) ?? 'EVENT';
-  const partitionId = requireInteger(raw.partitionId, at('partitionId'));
-  if (partitionId.startsWith('-')) throw new IngestError(at('partitionId'), `${at('partitionId')} must be ≥ 0, got ${partitionId}`);
-  const key = requireInteger(raw.key, at('key'));
-  const value = raw.value;
-  if (!isObject(value)) throw new IngestError(at('value'), `${at('value')} must be a JSON object, got ${describe(value)}`);
-
+  const { valueType, intent, recordType, partitionId, key } = check(envelopeSchema, raw, prefix);
   const reason = ignoreReason(valueType, recordType, intent);
   if (reason !== undefined) return reason;
 
-  const v = (field: string): string => at(`value.${field}`);
-  const errorType = optString(value.errorType, v('errorType'));
-  const errorMessage = optString(value.errorMessage, v('errorMessage'));
-  const bpmnProcessId = optString(value.bpmnProcessId, v('bpmnProcessId'));
-  const elementId = optString(value.elementId, v('elementId'));
-  const tenantId = optString(value.tenantId, v('tenantId'));
+  const { value, position, timestamp } = check(incidentSchema, raw, prefix);
+  const { errorType, errorMessage, bpmnProcessId, elementId, tenantId } = value;
 
   const labels: Record<string, string> = {};
   if (bpmnProcessId !== undefined) labels.bpmnProcessId = bpmnProcessId;
@@ -75,17 +156,16 @@ function parseRecord(raw: unknown, prefix: string, opts: ZeebeOptions): ParsedAl
   labels.partitionId = partitionId;
   if (tenantId !== undefined) labels.tenantId = tenantId;
 
-  // Camunda 8 names win; Zeebe 0.22 `workflow*` names are accepted in their place.
-  const instanceField = value.processInstanceKey != null ? 'processInstanceKey' : 'workflowInstanceKey';
-  const definitionField = value.processDefinitionKey != null ? 'processDefinitionKey' : 'workflowKey';
   const annotations: Record<string, string> = { key };
   const annotate = (name: string, found: string | undefined): void => {
     if (found !== undefined) annotations[name] = found;
   };
-  annotate('processInstanceKey', optInteger(value[instanceField], v(instanceField)));
-  annotate('processDefinitionKey', optInteger(value[definitionField], v(definitionField)));
-  for (const f of ['elementInstanceKey', 'jobKey', 'variableScopeKey']) annotate(f, optInteger(value[f], v(f)));
-  annotate('position', optInteger(raw.position, at('position')));
+  annotate('processInstanceKey', value.processInstanceKey ?? value.workflowInstanceKey);
+  annotate('processDefinitionKey', value.processDefinitionKey ?? value.workflowKey);
+  annotate('elementInstanceKey', value.elementInstanceKey);
+  annotate('jobKey', value.jobKey);
+  annotate('variableScopeKey', value.variableScopeKey);
+  annotate('position', position);
   annotate('errorMessage', errorMessage);
 
   const alarm: AlarmInput = {
@@ -97,11 +177,18 @@ function parseRecord(raw: unknown, prefix: string, opts: ZeebeOptions): ParsedAl
     ...(errorMessage !== undefined && { description: errorMessage }),
     labels,
     annotations,
-    ...optTimestamp(raw.timestamp, at('timestamp')),
+    ...(timestamp !== undefined && { occurredAt: timestamp }),
     dedupKey: `zeebe:${partitionId}:${key}`,
     details: keysToStrings(raw, false) as JsonObject,
   };
   return { alarm, naturalKey: `zeebe:${partitionId}:${key}:${intent}` };
+}
+
+/** `raw` checked against `schema`; the first issue is thrown as an IngestError. */
+function check<S extends z.ZodType>(schema: S, raw: unknown, prefix: string): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw issueToIngestError(prefix, r.error.issues[0]!);
+  return r.data;
 }
 
 /** Why a well-formed record is not an incident CREATED/RESOLVED event, or undefined when it is one. */
@@ -153,43 +240,26 @@ function describe(x: unknown): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
-function requireString(x: unknown, field: string): string {
-  if (x === undefined || x === null) throw new IngestError(field, `${field} is required`);
-  if (typeof x !== 'string' || x === '') throw new IngestError(field, `${field} must be a non-empty string, got ${describe(x)}`);
-  return x;
-}
-
-/** Absent (undefined, null or "") → undefined; a non-string throws. */
-function optString(x: unknown, field: string): string | undefined {
-  if (x === undefined || x === null || x === '') return undefined;
-  if (typeof x !== 'string') throw new IngestError(field, `${field} must be a string, got ${describe(x)}`);
-  return x;
-}
-
-/**
- * A 64-bit integer as its exact decimal string. Lossless parsing leaves safe integers as numbers and
- * larger ones as digit strings; a JSON string of decimal digits is accepted the same way.
- */
-function requireInteger(x: unknown, field: string): string {
-  if (x === undefined || x === null) throw new IngestError(field, `${field} is required`);
+/** The exact decimal digits of a 64-bit integer, or undefined when `x` is not one. */
+function int64Digits(x: number | string): string | undefined {
   let digits: string | undefined;
-  if (typeof x === 'number' && Number.isSafeInteger(x)) digits = String(x);
-  else if (typeof x === 'string' && DECIMAL.test(x)) digits = x;
-  if (digits === undefined || BigInt(digits) < INT64_MIN || BigInt(digits) > INT64_MAX) {
-    const got = typeof x === 'number' && Number.isInteger(x) ? 'a number beyond 2^53 written with a fraction or exponent' : describe(x);
-    throw new IngestError(field, `${field} must be a 64-bit integer, got ${got}`);
-  }
-  return digits;
+  if (typeof x === 'number') digits = Number.isSafeInteger(x) ? String(x) : undefined;
+  else digits = DECIMAL.test(x) ? x : undefined;
+  return digits !== undefined && BigInt(digits) >= INT64_MIN && BigInt(digits) <= INT64_MAX ? digits : undefined;
 }
 
-function optInteger(x: unknown, field: string): string | undefined {
-  return x === undefined || x === null ? undefined : requireInteger(x, field);
+function notInt64(x: unknown): string {
+  const got = typeof x === 'number' && Number.isInteger(x) ? 'a number beyond 2^53 written with a fraction or exponent' : describe(x);
+  return `must be a 64-bit integer, got ${got}`;
 }
 
-function optTimestamp(x: unknown, field: string): { occurredAt?: number } {
-  if (x === undefined || x === null) return {};
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0 || x > MAX_EPOCH_MS) {
-    throw new IngestError(field, `${field} must be epoch milliseconds, got ${describe(x)}`);
-  }
-  return { occurredAt: x };
-}
+/** POST /v1/zeebe; option `severity` (config ingest.formats.zeebe.severity): the severity of every incident. */
+export const zeebeFormat = defineFormat({
+  name: 'zeebe',
+  path: '/v1/zeebe',
+  defaultSource: 'zeebe',
+  options: z.strictObject({
+    severity: z.enum(SEVERITIES, { error: `must be one of: ${SEVERITIES.join(', ')}` }).default('error'),
+  }),
+  parse: (body, ctx, options) => parseZeebe(body, { source: ctx.source, severity: options.severity }),
+});

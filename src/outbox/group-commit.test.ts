@@ -38,14 +38,14 @@ function openStore() {
 
 /** One job's work: an alarm and its notification; returns the alarm id. */
 const enqueueWork = (store: OutboxStore, id: string) => () => {
-  store.insertAlarm(alarm(id), 1);
-  store.insertNotification({ id: `n-${id}`, alarmId: id, method: 'hook', createdAt: 1000 });
+  store.enqueue.insertAlarm(alarm(id), 1);
+  store.enqueue.insertNotification({ id: `n-${id}`, alarmIds: [id], method: 'hook', createdAt: 1000 });
   return id;
 };
 
 function committer(store: OutboxStore, extra: Partial<GroupCommitOptions> = {}) {
   const commits: number[] = [];
-  const gc = createGroupCommitter({ transaction: (fn) => store.transaction(fn), onCommit: (n) => commits.push(n), ...extra });
+  const gc = createGroupCommitter({ transaction: (fn) => store.enqueue.transaction(fn), onCommit: (n) => commits.push(n), ...extra });
   return { gc, commits };
 }
 
@@ -59,7 +59,7 @@ test('concurrent submits share one transaction', async () => {
   assert.deepEqual(await Promise.all(all), ids(50), 'each job gets its own result, in order');
   assert.deepEqual(commits, [50]);
   assert.equal(gc.queued, 0);
-  assert.deepEqual(store.countsByState(), { pending: 50, inflight: 0, dead: 0, delivered: 0 });
+  assert.deepEqual(store.queries.countsByState(), { pending: 50, inflight: 0, dead: 0, delivered: 0 });
 
   // Work submitted after a commit goes into the next one.
   await Promise.all([gc.submit(enqueueWork(store, 'b1')), gc.submit(enqueueWork(store, 'b2'))]);
@@ -74,7 +74,7 @@ test('a job resolves only after the COMMIT: afterCommit runs first, and another 
   const work = (id: string) => () => {
     const r = enqueueWork(store, id)();
     // Inside the open transaction: written here, invisible to any other connection.
-    assert.equal(reader.notificationsOf(id).length, 0, `${id} must not be visible before the commit`);
+    assert.equal(reader.queries.notificationsOf(id).length, 0, `${id} must not be visible before the commit`);
     events.push(`run ${id}`);
     return r;
   };
@@ -82,12 +82,12 @@ test('a job resolves only after the COMMIT: afterCommit runs first, and another 
     gc
       .submit(work(id), (v) => {
         events.push(`after ${v}`);
-        assert.equal(reader.notificationsOf(v).length, 1, 'committed when afterCommit runs');
+        assert.equal(reader.queries.notificationsOf(v).length, 1, 'committed when afterCommit runs');
       })
       .then((v) => {
         events.push(`resolved ${v}`);
-        assert.equal(reader.getAlarm(v)?.id, v, 'visible from a second connection after resolve');
-        assert.equal(reader.notificationsOf(v)[0]?.state, 'pending');
+        assert.equal(reader.queries.getAlarm(v)?.id, v, 'visible from a second connection after resolve');
+        assert.equal(reader.queries.notificationsOf(v)[0]?.state, 'pending');
         return v;
       }),
   );
@@ -95,44 +95,60 @@ test('a job resolves only after the COMMIT: afterCommit runs first, and another 
   assert.deepEqual(events, ['run x', 'run y', 'after x', 'after y', 'resolved x', 'resolved y']);
 });
 
-test('a job that throws rolls back the whole batch and every job in it rejects', async () => {
+test('a job that throws fails alone: its neighbours commit, each in a transaction of its own', async () => {
   const { store, connect } = openStore();
   const reader = new OutboxStore(connect().db);
   const { gc, commits } = committer(store);
   const boom = new Error('constraint failed');
   const after: string[] = [];
+  let runs = 0;
   const results = await Promise.allSettled([
     gc.submit(enqueueWork(store, 'ok1'), (v) => after.push(v)),
     gc.submit(() => {
+      runs++;
       enqueueWork(store, 'bad')();
       throw boom;
     }),
     gc.submit(enqueueWork(store, 'ok2'), (v) => after.push(v)),
   ]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
-  for (const r of results) assert.equal((r as PromiseRejectedResult).reason, boom);
-  assert.deepEqual(commits, [], 'no commit reported');
-  assert.deepEqual(after, [], 'afterCommit never runs for a rolled-back batch');
-  for (const id of ['ok1', 'bad', 'ok2']) {
-    assert.equal(store.getAlarm(id), undefined, `${id} rolled back`);
-    assert.equal(reader.getAlarm(id), undefined);
-  }
-  assert.deepEqual(store.countsByState(), { pending: 0, inflight: 0, dead: 0, delivered: 0 });
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal((results[1] as PromiseRejectedResult).reason, boom);
+  assert.equal(runs, 2, 'the poison job ran once in the batch and once alone');
+  assert.deepEqual(commits, [1, 1], 'the neighbours committed one by one');
+  assert.deepEqual(after, ['ok1', 'ok2']);
+  assert.equal(reader.queries.getAlarm('bad'), undefined, 'the poison job rolled back');
+  for (const id of ['ok1', 'ok2']) assert.equal(reader.queries.getAlarm(id)?.id, id);
+  assert.deepEqual(store.queries.countsByState(), { pending: 2, inflight: 0, dead: 0, delivered: 0 });
 
-  // The committer keeps working: the next batch commits.
-  assert.equal(await gc.submit(enqueueWork(store, 'later')), 'later');
-  assert.deepEqual(commits, [1]);
-  assert.equal(reader.getAlarm('later')?.id, 'later');
+  // The committer keeps grouping: the next batch is one commit again.
+  assert.deepEqual(await Promise.all([gc.submit(enqueueWork(store, 'l1')), gc.submit(enqueueWork(store, 'l2'))]), ['l1', 'l2']);
+  assert.deepEqual(commits, [1, 1, 2]);
 });
 
-test('a real SQLite error in one job (duplicate key) rejects the batch', async () => {
+test('a real SQLite error in one job (duplicate key) fails that job only', async () => {
   const { store } = openStore();
   const { gc } = committer(store);
   await gc.submit(enqueueWork(store, 'dup'));
   const results = await Promise.allSettled([gc.submit(enqueueWork(store, 'fresh')), gc.submit(enqueueWork(store, 'dup'))]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
-  assert.ok((results[0] as PromiseRejectedResult).reason instanceof Error);
-  assert.equal(store.getAlarm('fresh'), undefined);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected']);
+  assert.ok((results[1] as PromiseRejectedResult).reason instanceof Error);
+  assert.ok(store.queries.getAlarm('fresh'));
+});
+
+test('drain resolves once every submitted job has settled', async () => {
+  const { store } = openStore();
+  const { gc } = committer(store);
+  await gc.drain(); // nothing queued: at once
+  const order: string[] = [];
+  const jobs = ['d1', 'd2'].map((id) => gc.submit(enqueueWork(store, id)).then((v) => order.push(`job ${v}`)));
+  const failing = gc.submit(() => {
+    throw new Error('no');
+  }).catch(() => order.push('job failed'));
+  await gc.drain();
+  order.push('drained');
+  await Promise.all([...jobs, failing]);
+  assert.equal(order.at(-1), 'drained');
+  assert.equal(order.length, 4);
 });
 
 test('if the transaction itself fails (BEGIN or COMMIT), every job rejects', async () => {
@@ -153,7 +169,7 @@ test('if the transaction itself fails (BEGIN or COMMIT), every job rejects', asy
   let commits = 0;
   const noCommit = createGroupCommitter({
     transaction: (fn) =>
-      store.transaction(() => {
+      store.enqueue.transaction(() => {
         fn();
         throw new Error('disk I/O error');
       }),
@@ -163,7 +179,7 @@ test('if the transaction itself fails (BEGIN or COMMIT), every job rejects', asy
   assert.deepEqual(r2.map((r) => r.status === 'rejected' && (r.reason as Error).message), ['disk I/O error', 'disk I/O error']);
   assert.deepEqual(after, []);
   assert.equal(commits, 0);
-  assert.equal(store.getAlarm('c1'), undefined);
+  assert.equal(store.queries.getAlarm('c1'), undefined);
 
   // A non-Error throw still rejects with an Error.
   const weird = createGroupCommitter({
@@ -180,10 +196,10 @@ test('maxBatch splits a large queue into several commits', async () => {
   const all = ids(25).map((id) => gc.submit(enqueueWork(store, id)));
   assert.deepEqual(await Promise.all(all), ids(25));
   assert.deepEqual(commits, [10, 10, 5]);
-  assert.equal(store.countsByState().pending, 25);
+  assert.equal(store.queries.countsByState().pending, 25);
 });
 
-test('a failing batch does not take the next batch down with it', async () => {
+test('a failing job does not take its batch, or the next batch, down with it', async () => {
   const { store } = openStore();
   const { gc, commits } = committer(store, { maxBatch: 2 });
   const results = await Promise.allSettled([
@@ -194,11 +210,11 @@ test('a failing batch does not take the next batch down with it', async () => {
     gc.submit(enqueueWork(store, 'p3')),
     gc.submit(enqueueWork(store, 'p4')),
   ]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled', 'fulfilled']);
-  assert.deepEqual(commits, [2]);
-  assert.equal(store.getAlarm('p1'), undefined);
-  assert.ok(store.getAlarm('p3'));
-  assert.ok(store.getAlarm('p4'));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  assert.deepEqual(commits, [1, 2]);
+  assert.ok(store.queries.getAlarm('p1'));
+  assert.ok(store.queries.getAlarm('p3'));
+  assert.ok(store.queries.getAlarm('p4'));
 });
 
 test('an afterCommit hook that throws does not leave the other committed jobs unsettled', async () => {
@@ -224,6 +240,6 @@ test('an afterCommit hook that throws does not leave the other committed jobs un
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 200));
   const settled = await Promise.race([Promise.allSettled(jobs), timeout]);
   assert.deepEqual(commits, [3]);
-  assert.ok(store.getAlarm('h2') && store.getAlarm('h3'), 'the batch was committed');
+  assert.ok(store.queries.getAlarm('h2') && store.queries.getAlarm('h3'), 'the batch was committed');
   assert.notEqual(settled, 'timeout', `jobs committed in the same batch never settled (escaped from flush: ${String(escaped[0])})`);
 });

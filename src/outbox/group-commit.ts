@@ -1,8 +1,12 @@
 /**
  * @module outbox/group-commit
  * Group commit: work submitted while a commit is being prepared shares one transaction (one fsync).
- * If any job or the COMMIT fails, the whole batch rolls back and every job in it rejects (callers
- * answer 503 and clients retry): a caller is told "committed" only after the COMMIT returned.
+ * A caller is told "committed" only after the COMMIT returned.
+ *
+ * A job that throws must not fail its neighbours (a poison message from Kafka would turn other requests
+ * into 503s): the batch is rolled back and every job is run again in a transaction of its own, so the
+ * poison job rejects with its error and the others commit. Jobs must therefore be re-runnable: only the
+ * result of the run that committed counts. If the COMMIT itself fails (disk full), every job rejects.
  */
 import { coerceError } from '../lib/errors.ts';
 
@@ -13,6 +17,8 @@ export interface GroupCommitter {
   submit<T>(work: () => T, afterCommit?: (v: T) => void): Promise<T>;
   /** Jobs waiting for the next commit. */
   readonly queued: number;
+  /** Resolves once every job submitted so far has committed or failed. */
+  drain(): Promise<void>;
 }
 
 export interface GroupCommitOptions {
@@ -41,17 +47,47 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
     const jobs = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
     if (jobs === queue) queue = [];
     if (queue.length > 0) arm();
-    const results: unknown[] = [];
     const t0 = now();
+    const results: unknown[] = [];
+    let jobFailed = false;
     try {
       opts.transaction(() => {
-        for (const job of jobs) results.push(job.run());
+        for (const job of jobs) {
+          try {
+            results.push(job.run());
+          } catch (e) {
+            jobFailed = true;
+            throw e;
+          }
+        }
       });
     } catch (e) {
+      if (jobFailed && jobs.length > 1) return isolate(jobs);
       const err = coerceError(e);
       for (const job of jobs) job.reject(err);
+      settled(jobs.length);
       return;
     }
+    committed(jobs, results, t0);
+  };
+
+  /** One transaction per job: only the jobs that fail on their own reject. */
+  const isolate = (jobs: Job[]) => {
+    for (const job of jobs) {
+      const t0 = now();
+      let result: unknown;
+      try {
+        result = opts.transaction(() => job.run());
+      } catch (e) {
+        job.reject(coerceError(e));
+        settled(1);
+        continue;
+      }
+      committed([job], [result], t0);
+    }
+  };
+
+  const committed = (jobs: Job[], results: unknown[], t0: number) => {
     try {
       opts.onCommit?.(jobs.length, now() - t0);
     } catch (e) {
@@ -65,6 +101,17 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
       }
       job.resolve(results[i]);
     });
+    settled(jobs.length);
+  };
+
+  let unsettled = 0;
+  let drained: (() => void)[] = [];
+  const settled = (n: number) => {
+    unsettled -= n;
+    if (unsettled > 0 || drained.length === 0) return;
+    const waiting = drained;
+    drained = [];
+    for (const w of waiting) w();
   };
 
   const arm = () => {
@@ -77,11 +124,15 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
     submit<T>(work: () => T, afterCommit?: (v: T) => void): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ run: work, resolve: resolve as (v: unknown) => void, reject, after: afterCommit as ((v: unknown) => void) | undefined });
+        unsettled++;
         arm();
       });
     },
     get queued() {
       return queue.length;
+    },
+    drain() {
+      return unsettled === 0 ? Promise.resolve() : new Promise<void>((r) => drained.push(r));
     },
   };
 }

@@ -3,7 +3,7 @@
  * The one drizzle schema. Migrations in migrations/ are generated from it by drizzle-kit (forward-only).
  * Times are epoch milliseconds.
  */
-import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core';
+import { sqliteTable, text, integer, index, primaryKey } from 'drizzle-orm/sqlite-core';
 import { sql } from 'drizzle-orm';
 
 export const alarms = sqliteTable(
@@ -25,7 +25,7 @@ export const alarms = sqliteTable(
     /** Number of notifications created for it; 0 = unrouted. */
     routedTo: integer('routed_to').notNull(),
   },
-  (t) => [index('alarms_received_at').on(t.receivedAt)],
+  (t) => [index('alarms_received_at').on(t.receivedAt), index('alarms_dedup_key').on(t.dedupKey)],
 );
 
 /** The hot outbox: undelivered notifications (pending, inflight) and the dead letters. */
@@ -33,7 +33,10 @@ export const notifications = sqliteTable(
   'notifications',
   {
     id: text('id').primaryKey(),
+    /** The notification's (first) alarm. */
     alarmId: text('alarm_id').notNull(),
+    /** A notification of several alarms (grouping): the JSON array of all their ids, alarm_id first; null for one alarm. */
+    groupAlarmIds: text('group_alarm_ids'),
     method: text('method').notNull(),
     state: text('state', { enum: ['pending', 'inflight', 'dead'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
@@ -59,6 +62,8 @@ export const deliveries = sqliteTable(
   {
     notificationId: text('notification_id').primaryKey(),
     alarmId: text('alarm_id').notNull(),
+    /** As in notifications. */
+    groupAlarmIds: text('group_alarm_ids'),
     method: text('method').notNull(),
     attempts: integer('attempts').notNull(),
     createdAt: integer('created_at').notNull(),
@@ -96,4 +101,20 @@ export const idempotencyKeys = sqliteTable(
   (t) => [index('idempotency_keys_created_at').on(t.createdAt)],
 );
 
-export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys };
+/**
+ * What a channel created remotely for an alarm, per (method, dedup key): a PagerDuty dedup_key, a Jira
+ * issue key, a Slack message ts. Written by a successful send, read by the next send for the same key
+ * (so a resolve can address what the firing created).
+ */
+export const remoteRefs = sqliteTable(
+  'remote_refs',
+  {
+    method: text('method').notNull(),
+    dedupKey: text('dedup_key').notNull(),
+    ref: text('ref').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.method, t.dedupKey] }), index('remote_refs_updated_at').on(t.updatedAt)],
+);
+
+export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys, remoteRefs };

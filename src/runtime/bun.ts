@@ -47,5 +47,8 @@ export function bunPlatform(): Platform {
       process.on('SIGTERM', () => handler('SIGTERM'));
       process.on('SIGINT', () => handler('SIGINT'));
     },
+    onReloadSignal(handler) {
+      process.on('SIGHUP', handler);
+    },
   };
 }

@@ -12,7 +12,7 @@ interface DenoGlobal {
     options: { hostname: string; port: number; onListen(addr: { port: number }): void; onError(e: unknown): Response },
     handler: FetchHandler,
   ): { shutdown(): Promise<void>; readonly addr: { port: number } };
-  addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void): void;
 }
 
 export async function denoPlatform(): Promise<Platform> {
@@ -42,6 +42,9 @@ export async function denoPlatform(): Promise<Platform> {
     onShutdownSignal(handler) {
       deno.addSignalListener('SIGTERM', () => handler('SIGTERM'));
       deno.addSignalListener('SIGINT', () => handler('SIGINT'));
+    },
+    onReloadSignal(handler) {
+      deno.addSignalListener('SIGHUP', handler);
     },
   };
 }

@@ -30,5 +30,8 @@ export function nodePlatform(): Platform {
       process.on('SIGTERM', () => handler('SIGTERM'));
       process.on('SIGINT', () => handler('SIGINT'));
     },
+    onReloadSignal(handler) {
+      process.on('SIGHUP', handler);
+    },
   };
 }

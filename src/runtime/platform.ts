@@ -37,4 +37,6 @@ export interface Platform {
   listen(fetch: FetchHandler, host: string, port: number): Promise<Listener>;
   /** Calls handler on SIGTERM and SIGINT. */
   onShutdownSignal(handler: (signal: 'SIGTERM' | 'SIGINT') => void): void;
+  /** Calls handler on SIGHUP (and keeps the process alive: the default action would end it). */
+  onReloadSignal(handler: () => void): void;
 }

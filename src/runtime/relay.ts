@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp, type App } from '../app.ts';
 import type { Config } from '../config/types.ts';
+import { ConfigError } from '../config/parse.ts';
+import type { ReloadResult } from '../app/live-config.ts';
+import { coerceError } from '../lib/errors.ts';
 import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Platform } from './platform.ts';
@@ -14,6 +17,14 @@ export interface Running {
   readonly app: App;
   readonly port: number;
   stop(): Promise<void>;
+  /** Re-reads the configuration (SIGHUP): see reloadRelay. */
+  reload(): void;
+}
+
+export interface RelayOptions {
+  readonly logger?: RelayLogger;
+  /** Reads the configuration again for a reload; absent when the relay runs on its built-in defaults. */
+  readonly loadConfig?: () => Config;
 }
 
 export type RelayLogger = Logger & { flush?: () => void };
@@ -58,7 +69,8 @@ export function createLogger(level: Config['logLevel']): RelayLogger {
 
 const CUT_CONNECTIONS_AFTER_MS = 2000;
 
-export async function runRelay(config: Config, platform: Platform, logger: RelayLogger = createLogger(config.logLevel)): Promise<Running> {
+export async function runRelay(config: Config, platform: Platform, opts: RelayOptions = {}): Promise<Running> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const http = platform.createHttpClient();
   const app = createApp(config, {
     openDatabase: platform.openDatabase,
@@ -77,7 +89,8 @@ export async function runRelay(config: Config, platform: Platform, logger: Relay
     await http.close();
     throw e;
   }
-  app.start();
+  app.listening({ host: config.listen.host, port: listener.port });
+  await app.start();
   logger.info(
     {
       listen: `${config.listen.host}:${listener.port}`,
@@ -103,7 +116,45 @@ export async function runRelay(config: Config, platform: Platform, logger: Relay
       logger.info({}, 'stopped');
       logger.flush?.();
     })());
-  return { app, port: listener.port, stop };
+  const reload = () => reloadRelay(app, opts.loadConfig, logger);
+  return { app, port: listener.port, stop, reload };
+}
+
+/**
+ * SIGHUP: read the file again, validate it, and swap methods, routes and sources. An invalid file is
+ * logged with its errors and the running configuration kept; deliveries in flight are not interrupted.
+ */
+export function reloadRelay(app: App, load: (() => Config) | undefined, logger: Logger): boolean {
+  if (!load) {
+    logger.warn({}, 'reload requested, but tocsin runs on its built-in defaults (no config file): nothing to reload');
+    return false;
+  }
+  let next: Config;
+  try {
+    next = load();
+  } catch (e) {
+    const issues = e instanceof ConfigError ? e.issues : [coerceError(e).message];
+    logger.error({ issues }, 'reload failed: the configuration file is invalid; keeping the running configuration');
+    return false;
+  }
+  let result: ReloadResult;
+  try {
+    result = app.reload(next);
+  } catch (e) {
+    logger.error({ err: coerceError(e).message }, 'reload failed; keeping the running configuration');
+    return false;
+  }
+  logger.info({ methods: result.methods, routes: next.routes.length, sources: next.sources.length }, 'configuration reloaded');
+  if (result.restartNeeded.length > 0) {
+    logger.warn({ settings: result.restartNeeded }, 'these settings changed but take effect only after a restart');
+  }
+  app.dispatcher.nudge();
+  return true;
+}
+
+/** SIGHUP reloads the configuration (and never stops the relay). */
+export function reloadOnHangup(platform: Platform, reload: () => void): void {
+  platform.onReloadSignal(reload);
 }
 
 /** SIGTERM/SIGINT: graceful stop, then exit; a second signal exits at once. */

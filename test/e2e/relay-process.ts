@@ -98,6 +98,8 @@ export interface ExitInfo {
 }
 
 export interface RelayProcess {
+  /** The config file the relay was started with (rewrite it and send SIGHUP to reload). */
+  readonly configFile: string;
   /** The port the relay listens on (127.0.0.1). */
   readonly port: number;
   /** http://127.0.0.1:PORT */
@@ -266,6 +268,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RelayProcess>
   }
 
   return {
+    configFile,
     port,
     baseUrl,
     proc,

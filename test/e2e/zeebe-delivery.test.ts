@@ -162,7 +162,7 @@ test('every Zeebe fixture POSTed to /v1/zeebe: incidents delivered, other record
         const before = h.count('alarms');
         const r = await h.post('/v1/zeebe', text);
         assert.equal(r.status, 400, r.text);
-        assert.deepEqual(r.json, { error: 'valueType is required', code: 'invalid_request', field: 'valueType' });
+        assert.deepEqual(r.json, { error: 'is required', code: 'invalid_request', field: 'valueType' });
         assert.equal(h.count('alarms'), before);
       },
     };
@@ -272,7 +272,7 @@ test('Camunda 8 incident on partition 5: 64-bit keys arrive byte-exact; RESOLVED
     assert.deepEqual(a.details.value.processDefinitionPath, ['101', '102']);
     assert.deepEqual(a.details.value.callingElementPath, ['12345', '67890']);
     // The stored row keeps them exactly too.
-    assert.deepEqual(h.app.store.getAlarm(a.id)!.annotations, { ...DIGITS, errorMessage: 'error' });
+    assert.deepEqual(h.app.store.queries.getAlarm(a.id)!.annotations, { ...DIGITS, errorMessage: 'error' });
 
     // The same occurrence again (same partitionId + key + intent): 200 with the original ids, no new delivery.
     const repeat = await h.post('/v1/zeebe', camunda8Incident('CREATED'));

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../config/parse.ts';
+import type { ChannelDeps } from '../channels/types.ts';
+import type { WebhookSettings } from '../channels/webhook.ts';
+import { LiveConfig } from './live-config.ts';
+
+const noFiles = (path: string): string => {
+  throw new Error(`unexpected read of ${path}`);
+};
+const parse = (yaml: string) => parseConfig(yaml, {}, noFiles);
+const deps: ChannelDeps = { http: async () => { throw new Error('no http'); }, clock: { now: () => 0 }, writeLine: () => {} };
+
+const BASE = `
+sources: { a: { token: token-aaaa } }
+methods:
+  hook: { type: webhook, url: "http://127.0.0.1:1/a", max_attempts: 3 }
+routes:
+  - methods: [hook]
+`;
+
+test('accessors read the configuration now; reload swaps methods, routes and sources at once', () => {
+  const live = new LiveConfig(parse(BASE), deps);
+  const routesBefore = live.routes();
+  const hookBefore = live.channels().get('hook');
+  assert.deepEqual([...live.channels().keys()], ['log', 'hook']);
+  assert.equal(live.settings('hook').maxAttempts, 3);
+
+  const r = live.reload(parse(`
+sources: { a: { token: token-aaaa }, b: { token: token-bbbb } }
+methods:
+  hook: { type: webhook, url: "http://127.0.0.1:1/b", max_attempts: 3 }
+  pager: { type: webhook, url: "http://127.0.0.1:1/p" }
+routes:
+  - methods: [pager]
+`));
+  assert.deepEqual(r.methods, { added: ['pager'], removed: [], changed: ['hook'] });
+  assert.deepEqual(r.restartNeeded, []);
+  assert.deepEqual(live.sources().map((s) => s.name), ['a', 'b']);
+  assert.notEqual(live.routes(), routesBefore);
+  assert.deepEqual(live.routes()[0]!.methods, ['pager']);
+  assert.deepEqual([...live.channels().keys()], ['log', 'hook', 'pager']);
+  assert.notEqual(live.channels().get('hook'), hookBefore, 'a changed method gets a new channel');
+  assert.equal((live.config.methods.hook!.settings as WebhookSettings).url.reveal(), 'http://127.0.0.1:1/b');
+});
+
+test('a removed method falls back to the global delivery settings; its name is reported', () => {
+  const live = new LiveConfig(parse(BASE), deps);
+  const r = live.reload(parse('delivery: { max_attempts: 7 }'));
+  assert.deepEqual(r.methods.removed, ['hook']);
+  assert.equal(live.channels().has('hook'), false);
+  assert.equal(live.settings('hook').maxAttempts, 7, 'the new global value applies to what is left');
+});
+
+test('restart-only settings are named and keep their running values', () => {
+  const live = new LiveConfig(parse(BASE), deps);
+  const r = live.reload(parse(`${BASE}\nlisten: 127.0.0.1:9999\ndata_dir: /elsewhere\ningest: { max_batch: 5 }\ndelivery: { batch_size: 8, max_attempts: 9 }\n`));
+  assert.deepEqual(r.restartNeeded, ['listen', 'data_dir', 'ingest', 'delivery.batch_size']);
+  assert.equal(live.config.listen.port, 9095);
+  assert.equal(live.config.dataDir, './data');
+  assert.equal(live.config.ingest.maxBatch, 1000);
+  assert.equal(live.config.delivery.batchSize, 256);
+  assert.equal(live.config.delivery.maxAttempts, 9, 'per-method retry settings follow the file');
+  assert.ok(Object.isFrozen(live.config));
+});
+
+test('a changed secret alone marks the method changed; an identical file changes nothing', () => {
+  const live = new LiveConfig(parse(BASE), deps);
+  assert.deepEqual(live.reload(parse(BASE)).methods, { added: [], removed: [], changed: [] });
+  const other = BASE.replace('max_attempts: 3', 'max_attempts: 3, bearer_token: tok-new-1');
+  assert.deepEqual(live.reload(parse(other)).methods.changed, ['hook']);
+});
+
+test('a method whose channel cannot be built fails the reload and keeps everything as it was', () => {
+  const live = new LiveConfig(parse(BASE), deps);
+  const before = live.channels();
+  const next = parse(BASE.replace('/a"', '/c"'));
+  const broken = { ...next, methods: { ...next.methods, hook: { ...next.methods.hook!, type: 'nonexistent' } } };
+  assert.throws(() => live.reload(broken), /unknown channel type "nonexistent"/);
+  assert.equal(live.channels(), before);
+  assert.equal((live.config.methods.hook!.settings as WebhookSettings).url.reveal(), 'http://127.0.0.1:1/a');
+});

@@ -1,0 +1,40 @@
+/**
+ * @module outbox/upkeep
+ * Housekeeping of the outbox: pruning history past its retention, and the write probe behind /readyz.
+ */
+import { lte, sql } from 'drizzle-orm';
+import type { SyncDb } from './db.ts';
+import { attempts, deliveries, idempotencyKeys, remoteRefs } from './schema.ts';
+
+export class OutboxUpkeep {
+  readonly #db: SyncDb;
+
+  constructor(db: SyncDb) {
+    this.#db = db;
+  }
+
+  /**
+   * Deletes history older than the retention: delivery log, attempts, dead letters (by when they died),
+   * expired idempotency keys, remote references not touched for the retention, and alarms with nothing
+   * left to deliver or show.
+   */
+  prune(now: number, retentionMs: number, idempotencyTtlMs: number): void {
+    const horizon = now - retentionMs;
+    this.#db.transaction((tx) => {
+      tx.delete(deliveries).where(lte(deliveries.sentAt, horizon)).run();
+      tx.delete(attempts).where(lte(attempts.at, horizon)).run();
+      tx.run(sql`DELETE FROM notifications WHERE state = 'dead' AND dead_at <= ${horizon}`);
+      tx.delete(idempotencyKeys).where(lte(idempotencyKeys.createdAt, now - idempotencyTtlMs)).run();
+      tx.delete(remoteRefs).where(lte(remoteRefs.updatedAt, horizon)).run();
+      tx.run(sql`DELETE FROM alarms WHERE received_at <= ${horizon}
+        AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = alarms.id)
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alarm_id = alarms.id)`);
+    });
+  }
+
+  /** Cheap write probe for /readyz. */
+  probeWritable(): void {
+    this.#db.run(sql`BEGIN IMMEDIATE`);
+    this.#db.run(sql`ROLLBACK`);
+  }
+}
