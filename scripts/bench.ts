@@ -3,15 +3,18 @@
  * Targets: node (src/main.ts through tsx, as `npm start`), binary (dist/tocsin, rebuilt first), bun and deno
  * (from source).
  * Three processes: a webhook sink, the relay (durable, synchronous=FULL by default) and a load generator.
- * Phase 0 (startup): launch to listening, median of --startup-runs (on an existing database, and on a fresh one).
+ * Phase 0 (startup): launch to listening, median of --startup-runs: with a config file on an existing database
+ * and on a fresh one, with no config at all (zero-config, empty directory), and with --startup-backlog pending
+ * notifications in the database; plus the relay's own startup_ms and ready_ms (listening → app ready).
  * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
  * Phase 2 (latency): open-loop at each offered rate in turn; p50/p99 ingest-ack and p99 end-to-end latency.
  * Prints the results and writes them as JSON to bench-results/ (bench-<target>-<date>.json, latest-<target>.json).
  * Options: --target T --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M
- *          --synchronous FULL|NORMAL --startup-runs N --out DIR
+ *          --synchronous FULL|NORMAL --startup-runs N --startup-backlog N --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -31,6 +34,7 @@ const { values: opt } = parseArgs({
     'node-args': { type: 'string', default: '' },
     target: { type: 'string', default: 'node' },
     'startup-runs': { type: 'string', default: '21' },
+    'startup-backlog': { type: 'string', default: '1000000' },
   },
 });
 const TARGETS = ['node', 'binary', 'bun', 'deno'] as const;
@@ -114,55 +118,123 @@ function runtimeVersion(): string {
   }
 }
 
-/**
- * Launch → the "tocsin listening" log line as seen here, in ms, and the relay's own startup_ms from that
- * line (since its process started: without the spawn and pipe overhead of this side); then it is stopped.
- */
-async function startupOnce(dataDir: string): Promise<[number, number]> {
-  const port = await freePort();
-  const configFile = join(dataDir, '..', `startup-${port}.yaml`);
-  writeFileSync(configFile, `listen: 127.0.0.1:${port}\ndata_dir: ${dataDir}\nlog_level: info\n`);
-  const cmd = relayCommand(configFile);
+interface StartupSample {
+  /** Launch → the "tocsin listening" line as seen here (spawn and pipe included). */
+  readonly ms: number;
+  /** The relay's own startup_ms (since its process started). */
+  readonly reported: number;
+  /** The relay's ready_ms: the app built and started, requests served. */
+  readonly ready: number;
+}
+
+/** Starts the relay with `args` in `cwd`, waits for "tocsin ready", stops it. */
+async function startupWith(cmd: { file: string; args: string[]; cwd: string }): Promise<StartupSample> {
   const t0 = now();
   const child = spawn(cmd.file, cmd.args, { cwd: cmd.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = await new Promise<[number, number]>((resolve, reject) => {
+  const sample = await new Promise<StartupSample>((resolve, reject) => {
     let err = '';
+    let listenedAt: number | undefined;
     child.stderr!.setEncoding('utf8').on('data', (c: string) => {
       err += c;
-      const line = err.split('\n').find((l) => l.includes('"msg":"tocsin listening"'));
-      if (line) resolve([now() - t0, (JSON.parse(line) as { startup_ms: number }).startup_ms]);
+      const lines = err.split('\n');
+      const line = lines.find((l) => l.includes('"msg":"tocsin listening"'));
+      if (line && listenedAt === undefined) listenedAt = now() - t0;
+      const ready = lines.find((l) => l.includes('"msg":"tocsin ready"'));
+      if (line && ready && listenedAt !== undefined) {
+        resolve({ ms: listenedAt, reported: (JSON.parse(line) as { startup_ms: number }).startup_ms, ready: (JSON.parse(ready) as { ready_ms: number }).ready_ms });
+      }
     });
-    child.once('exit', (code) => reject(new Error(`relay exited ${code} before listening: ${err}`)));
+    child.once('exit', (code) => reject(new Error(`relay exited ${code} before it was ready: ${err}`)));
   });
   child.removeAllListeners('exit');
   await new Promise((r) => {
     child.once('exit', r);
     child.kill('SIGTERM');
   });
-  return ms;
+  return sample;
 }
 
-async function measureStartup(dir: string, runs: number) {
+/** With a config file (listen, data_dir, log_level) on `dataDir`. */
+async function startupOnce(dataDir: string): Promise<StartupSample> {
+  const port = await freePort();
+  const configFile = join(dataDir, '..', `startup-${port}.yaml`);
+  writeFileSync(configFile, `listen: 127.0.0.1:${port}\ndata_dir: ${dataDir}\nlog_level: info\n`);
+  return startupWith(relayCommand(configFile));
+}
+
+/** With no config at all, in an empty directory (data in ./data): only --listen for a free port. */
+async function zeroConfigOnce(cwd: string): Promise<StartupSample> {
+  const cmd = relayCommand('unused');
+  // Run in `cwd`: paths the command gives relative to the repository become absolute.
+  const args = cmd.args
+    .slice(0, cmd.args.indexOf('--config'))
+    .map((a) => (a === 'tsx' ? import.meta.resolve('tsx') : a === 'src/main.ts' ? join(root, a) : a));
+  mkdirSync(cwd, { recursive: true });
+  return startupWith({ file: cmd.file, args: [...args, '--listen', `127.0.0.1:${await freePort()}`], cwd });
+}
+
+/** Fills the (migrated) database in dataDir with `n` pending notifications of a method the startup config lacks. */
+function seedBacklog(dataDir: string, n: number): void {
+  const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string) => {
+    exec(sql: string): void;
+    close(): void;
+  };
+  const db = new Database(join(dataDir, 'tocsin.db'));
+  db.exec(`BEGIN;
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
+    INSERT INTO alarms (id, source, name, severity, status, labels, annotations, occurred_at, received_at, dedup_key, routed_to)
+      SELECT 'alm_backlog_' || i, 'bench', 'Backlog', 'info', 'firing', '{}', '{}', 1, 1, 'k' || i, 1 FROM n;
+    INSERT INTO notifications (id, alarm_id, method, state, attempts, created_at, next_attempt_at)
+      SELECT 'ntf' || substr(id, 4), id, 'parked', 'pending', 0, 1, 1 FROM alarms WHERE source = 'bench';
+    COMMIT;`);
+  db.close();
+}
+
+const stats = (xs: number[]) => ({ median_ms: r2(percentile(xs, 50)), min_ms: r2(Math.min(...xs)), max_ms: r2(Math.max(...xs)) });
+
+async function measureStartup(dir: string, runs: number, backlog: number) {
   const existing = join(dir, 'startup-existing');
   await startupOnce(existing); // creates and migrates the database
-  const warm: number[] = [];
-  const own: number[] = [];
+  const warm: StartupSample[] = [];
   const fresh: number[] = [];
+  const zero: StartupSample[] = [];
   for (let i = 0; i < runs; i++) {
-    const [ms, reported] = await startupOnce(existing);
-    warm.push(ms);
-    own.push(reported);
+    warm.push(await startupOnce(existing));
     const fdir = join(dir, `startup-fresh-${i}`);
-    fresh.push((await startupOnce(fdir))[0]);
+    fresh.push((await startupOnce(fdir)).ms);
     rmSync(fdir, { recursive: true, force: true });
+    const zdir = join(dir, `startup-zero-${i}`);
+    zero.push(await zeroConfigOnce(zdir));
+    rmSync(zdir, { recursive: true, force: true });
+  }
+  let withBacklog: Record<string, unknown> | undefined;
+  if (backlog > 0) {
+    const bdir = join(dir, 'startup-backlog');
+    await startupOnce(bdir);
+    seedBacklog(bdir, backlog);
+    const samples: StartupSample[] = [];
+    for (let i = 0; i < Math.min(runs, 7); i++) samples.push(await startupOnce(bdir));
+    withBacklog = {
+      pending_notifications: backlog,
+      runs: samples.length,
+      ...stats(samples.map((x) => x.ms)),
+      relay_reported_median_ms: r2(percentile(samples.map((x) => x.reported), 50)),
+      ready_median_ms: r2(percentile(samples.map((x) => x.ready), 50)),
+    };
+    rmSync(bdir, { recursive: true, force: true });
   }
   return {
     runs,
-    median_ms: r2(percentile(warm, 50)),
-    min_ms: r2(Math.min(...warm)),
-    max_ms: r2(Math.max(...warm)),
-    relay_reported_median_ms: r2(percentile(own, 50)),
+    ...stats(warm.map((x) => x.ms)),
+    relay_reported_median_ms: r2(percentile(warm.map((x) => x.reported), 50)),
+    ready_median_ms: r2(percentile(warm.map((x) => x.ready), 50)),
     fresh_database_median_ms: r2(percentile(fresh, 50)),
+    zero_config: {
+      ...stats(zero.map((x) => x.ms)),
+      relay_reported_median_ms: r2(percentile(zero.map((x) => x.reported), 50)),
+      ready_median_ms: r2(percentile(zero.map((x) => x.ready), 50)),
+    },
+    ...(withBacklog ? { with_backlog: withBacklog } : {}),
   };
 }
 
@@ -176,7 +248,7 @@ async function main() {
     execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   }
   const dir = mkdtempSync(join(tmpdir(), 'tocsin-bench-'));
-  const startup = await measureStartup(dir, num('startup-runs'));
+  const startup = await measureStartup(dir, num('startup-runs'), num('startup-backlog'));
   console.log(`startup: ${JSON.stringify(startup)}`);
   const { child: sink, first } = await forkTs('scripts/bench/sink.ts');
   const sinkPort = first.ready as number;
@@ -228,11 +300,14 @@ async function main() {
     const { child: load } = await forkTs('scripts/bench/load.ts');
     let expected = 0;
 
+    // The sink hands over the end-to-end latencies it collected since the last ask: keep them all.
     const waitDelivered = async (target: number, timeoutMs: number): Promise<SinkStats> => {
       const deadline = now() + timeoutMs;
+      const e2e: number[] = [];
       for (;;) {
         const s = await ask<SinkStats>(sink, { cmd: 'stats' });
-        if (s.unique >= target) return s;
+        for (const x of s.e2e) e2e.push(x);
+        if (s.unique >= target) return { ...s, e2e };
         if (now() > deadline) throw new Error(`only ${s.unique} of ${target} delivered in time`);
         await sleep(20);
       }

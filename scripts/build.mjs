@@ -5,6 +5,9 @@
 //   (also: linux-x64-baseline for x86-64 CPUs without AVX2, linux-x64-musl, all)
 // Every artifact gets a `<file>.sha256` in sha256sum's format. The binary embeds the whole program
 // (migrations included) and does not read .env or bunfig.toml from the directory it is started in.
+// The program is split into chunks at the modules the CLI and the relay import on demand (LAZY), so a
+// chunk's code is loaded only when it is used: `--version` loads the CLI alone, and `serve` loads the
+// relay's app (HTTP app, database, metrics) only after the listener is up.
 // Cross-compiling fetches Bun's runtime for that target from the npm registry (@oven/bun-<target>).
 import { spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,6 +17,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
+
+/** Modules imported with import(): each starts a chunk of its own (see src/main.ts, src/serve.ts, src/runtime/relay.ts). */
+const LAZY = ['src/serve.ts', 'src/config/load.ts', 'src/app.ts'];
 
 /** Our name → Bun's --target and the output file. */
 export const TARGETS = {
@@ -40,8 +46,8 @@ export function build(target = 'linux-x64') {
   const out = join(ROOT, t.out);
   mkdirSync(dirname(out), { recursive: true });
   const args = [
-    'build', 'src/main.ts',
-    '--compile', `--target=${t.bun}`,
+    'build', 'src/main.ts', ...LAZY,
+    '--compile', '--splitting', `--target=${t.bun}`,
     '--minify', '--bytecode', '--format=esm',
     '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',
     '--define', `TOCSIN_BUILD_COMMIT=${JSON.stringify(gitCommit())}`,

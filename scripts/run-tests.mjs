@@ -18,7 +18,7 @@ const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
 /** Run on every runtime, not only on Node. */
 const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts'];
 /** These start dist/tocsin. */
-const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts'];
+const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts', 'test/e2e/startup.test.ts'];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

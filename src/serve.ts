@@ -1,9 +1,12 @@
 /**
  * @module serve
  * `tocsin serve`: load the configuration, refuse an open listener without auth, run the relay on this
- * runtime, and wire the signals (SIGTERM/SIGINT stop, SIGHUP reloads).
+ * runtime, and wire the signals (SIGTERM/SIGINT stop, SIGHUP reloads). With no config file, neither the
+ * YAML parser nor the config schema is loaded.
  */
-import { ConfigError, loadConfig, parseListen } from './config/index.ts';
+import { defaultConfig } from './config/defaults.ts';
+import { ConfigError } from './config/errors.ts';
+import { parseListen } from './config/listen.ts';
 import type { Config } from './config/types.ts';
 import { loadPlatform } from './runtime/detect.ts';
 import { exitOnShutdownSignals, reloadOnHangup, runRelay } from './runtime/relay.ts';
@@ -24,8 +27,9 @@ export interface ServeOptions {
 
 /** Returns an exit code, or -1 while the relay keeps running. */
 export async function serve(opts: ServeOptions): Promise<number> {
+  const file = opts.configPath === undefined ? undefined : await import('./config/load.ts');
   const load = (): Config => {
-    const config = loadConfig(opts.configPath);
+    const config = file ? file.loadConfig(opts.configPath) : defaultConfig();
     if (opts.listen === undefined) return config;
     const listen = parseListen(opts.listen);
     if (typeof listen === 'string') throw new ConfigError([`--listen: ${listen}`]);
@@ -38,8 +42,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 1;
   }
   const platform = await loadPlatform();
-  const running = await runRelay(config, platform, opts.configPath === undefined ? {} : { loadConfig: load });
-  reloadOnHangup(platform, running.reload);
-  exitOnShutdownSignals(platform, running.stop);
+  // Signals are wired before the listener is up; until the relay has started they wait for it.
+  const starting = runRelay(config, platform, file ? { loadConfig: load } : {});
+  reloadOnHangup(platform, () => void starting.then((r) => r.reload(), () => {}));
+  exitOnShutdownSignals(platform, () => starting.then((r) => r.stop()));
+  await starting;
   return -1; // keep running
 }

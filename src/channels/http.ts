@@ -199,7 +199,8 @@ export async function attemptHttp(http: HttpClient, req: HttpRequest, signal: Ab
     const clean: HttpResponse = {
       status: res.status,
       header: (name) => res.header(name),
-      bodyExcerpt: redact(String(res.bodyExcerpt ?? ''), redactions),
+      // Clients keep the first KiB of a body: a secret echoed across that cut would survive in part.
+      bodyExcerpt: redact(String(res.bodyExcerpt ?? ''), redactions, { truncated: true }),
     };
     return redactResult(classifyResponse(clean, opts.now()), redactions);
   } catch (err) {

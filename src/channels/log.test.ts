@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import type { Delivery } from '../domain/notification.ts';
 import { toEnvelope } from '../domain/envelope.ts';
 import { Secret } from '../lib/secret.ts';
+import { fakeReceiver } from '../../test/support/channel-kit.ts';
 import { createLogChannel } from './log.ts';
 import { CHANNELS, createChannel } from './registry.ts';
-import type { ChannelDeps } from './types.ts';
+import type { ChannelDeps, HttpClient } from './types.ts';
 
 const delivery: Delivery = {
   notificationId: 'ntf_1',
@@ -20,18 +21,21 @@ const delivery: Delivery = {
   remoteRefs: {},
 };
 
-function deps(writeLine: (line: string) => void): ChannelDeps {
-  return { http: async () => { throw new Error('no http'); }, clock: { now: () => 0 }, writeLine };
+/** `http` defaults to a strict fake receiver with an empty script: the log channel makes no HTTP requests. */
+function deps(writeLine: (line: string) => void, http: HttpClient = fakeReceiver([]).client): ChannelDeps {
+  return { http, clock: { now: () => 0 }, writeLine };
 }
 
-test('log channel writes the envelope as exactly one JSON line and reports sent', async () => {
+test('log channel writes the envelope as exactly one JSON line and reports sent, without any HTTP request', async () => {
   const lines: string[] = [];
-  const ch = createLogChannel('stdout', deps((l) => lines.push(l)));
+  const receiver = fakeReceiver([]);
+  const ch = createLogChannel('stdout', deps((l) => lines.push(l), receiver.client));
   assert.equal(ch.method, 'stdout');
   assert.deepEqual(await ch.send(delivery, new AbortController().signal), { outcome: 'sent' });
   assert.equal(lines.length, 1);
   assert.ok(!lines[0]!.includes('\n'));
   assert.deepEqual(JSON.parse(lines[0]!), toEnvelope(delivery));
+  receiver.assertDone();
 });
 
 test('log channel: a failing writeLine is a retry with its message', async () => {

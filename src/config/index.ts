@@ -4,6 +4,8 @@
  */
 export type * from './types.ts';
 export { compileMatcher, MatcherError } from './matcher.ts';
-export { ConfigError, defaultConfig, parseConfig, type Env, type ReadFile } from './parse.ts';
+export { ConfigError } from './errors.ts';
+export { defaultConfig } from './defaults.ts';
+export { parseConfig, type Env, type ReadFile } from './parse.ts';
 export { loadConfig, readTextFile } from './load.ts';
-export { parseListen } from './schema.ts';
+export { parseListen } from './listen.ts';

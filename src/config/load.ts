@@ -3,7 +3,8 @@
  * Read the config file (if any) and parse it.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, defaultConfig, describeReadError, parseConfig, type Env, type ReadFile } from './parse.ts';
+import { defaultConfig } from './defaults.ts';
+import { ConfigError, describeReadError, parseConfig, type Env, type ReadFile } from './parse.ts';
 import type { Config } from './types.ts';
 
 export const readTextFile: ReadFile = (path) => readFileSync(path, 'utf8');

@@ -6,8 +6,11 @@
  * Every problem becomes one "<dotted.path>: <message>" line of a ConfigError.
  */
 import YAML from 'yaml';
+import * as z from 'zod';
 import { channelDescriptor } from '../channels/registry.ts';
 import { Secret } from '../lib/secret.ts';
+import { ConfigError } from './errors.ts';
+import { deepFreeze } from '../lib/freeze.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
 import type { Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
@@ -15,16 +18,20 @@ import type { Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string) => string;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly issues: string[];
-  constructor(issues: string[]) {
-    super(issues.join('\n'));
-    this.issues = issues;
+export { ConfigError };
+
+export function parseConfig(yamlText: string, env: Env, readFile: ReadFile): Config {
+  // A config is parsed once (and on reload): compiling zod's fast paths would cost more than they save.
+  const jitless = z.config().jitless;
+  z.config({ jitless: true });
+  try {
+    return parseConfigOnce(yamlText, env, readFile);
+  } finally {
+    z.config({ jitless });
   }
 }
 
-export function parseConfig(yamlText: string, env: Env, readFile: ReadFile): Config {
+function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile): Config {
   const issues = new Issues();
   const doc = expandEnv(parseYaml(yamlText) ?? {}, [], env, issues);
   const raw = parseRaw(doc);
@@ -37,12 +44,6 @@ export function parseConfig(yamlText: string, env: Env, readFile: ReadFile): Con
   return deepFreeze(config);
 }
 
-/** The configuration used when no file is given: the same as an empty document. */
-export function defaultConfig(): Config {
-  return parseConfig('', {}, (path) => {
-    throw new Error(`unexpected read of ${path}`);
-  });
-}
 
 /** "ENOENT: no such file or directory, open '/x'" → "ENOENT: no such file or directory". */
 export function describeReadError(e: unknown): string {
@@ -276,13 +277,4 @@ function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issu
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** Freeze plain objects and arrays recursively; Secret instances and functions are left as they are. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !(value instanceof Secret) && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

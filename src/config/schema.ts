@@ -11,6 +11,7 @@ import { parseDuration } from '../lib/duration.ts';
 import { CHANNELS } from '../channels/registry.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { compileMatcher, MatcherError } from './matcher.ts';
+import { LISTEN_MSG, parseListen } from './listen.ts';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -62,16 +63,6 @@ const bytes = z.union([z.number(), z.string()], { error: BYTES_MSG }).transform(
   ctx.addIssue({ code: 'custom', message: BYTES_MSG });
   return z.NEVER;
 });
-
-const LISTEN_MSG = 'must be host:port, e.g. 127.0.0.1:9095';
-
-/** "host:port" or "[ipv6]:port" → { host, port }, or the error message. */
-export function parseListen(v: string): { host: string; port: number } | string {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v);
-  const port = m ? Number(m[3]) : NaN;
-  if (m && port <= 65535) return { host: (m[1] ?? m[2])!, port };
-  return m ? 'port must be between 0 and 65535' : LISTEN_MSG;
-}
 
 const listen = z.string({ error: LISTEN_MSG }).transform((v, ctx) => {
   const r = parseListen(v);

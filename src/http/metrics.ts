@@ -2,7 +2,12 @@
  * @module http/metrics
  * Prometheus metrics (prom-client), in a registry of this app's own (no global default registry).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+// One by one: prom-client's index also loads the Pushgateway and the cluster aggregator (see prom-client-parts.d.ts).
+import Registry from 'prom-client/lib/registry.js';
+import Counter from 'prom-client/lib/counter.js';
+import Gauge from 'prom-client/lib/gauge.js';
+import Histogram from 'prom-client/lib/histogram.js';
+import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
 import type { IngestObserver } from '../ingest/accept.ts';
 import type { DeliveryObserver } from '../dispatch/dispatcher.ts';
 import type { Logger } from '../lib/logger.ts';

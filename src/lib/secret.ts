@@ -23,12 +23,26 @@ export class Secret {
   }
 }
 
-/** Replace every occurrence of each secret's value in a text (for error bodies echoed by peers). */
-export function redact(text: string, secrets: readonly (Secret | undefined)[]): string {
+/**
+ * Replace every occurrence of each secret's value in a text (for error bodies echoed by peers).
+ * `truncated`: the text was cut off (a body excerpt), so a secret may sit at its end only in part: a
+ * tail that begins a secret (4 characters or more) is redacted too.
+ */
+export function redact(text: string, secrets: readonly (Secret | undefined)[], opts: { truncated?: boolean } = {}): string {
   let out = text;
   for (const s of secrets) {
     const v = s?.reveal();
     if (v && v.length >= 4) out = out.split(v).join(REDACTED);
+  }
+  if (!opts.truncated) return out;
+  for (const s of secrets) {
+    const v = s?.reveal() ?? '';
+    for (let k = Math.min(v.length - 1, out.length); k >= 4; k--) {
+      if (out.endsWith(v.slice(0, k))) {
+        out = out.slice(0, out.length - k) + REDACTED;
+        break;
+      }
+    }
   }
   return out;
 }

@@ -3,8 +3,6 @@
  * Bun: bun:sqlite, fetch, Bun.serve, POSIX signals through process. This is what the single binary runs.
  */
 import type { FetchHandler, Listener, Platform } from './platform.ts';
-import { openBunSqlite } from './sqlite-bun.ts';
-import { createFetchClient } from './http-fetch.ts';
 
 /** The part of Bun.serve's API used here. */
 interface BunServer {
@@ -26,8 +24,8 @@ export function bunPlatform(): Platform {
   return {
     name: 'bun',
     sqliteDriver: 'bun:sqlite',
-    openDatabase: openBunSqlite,
-    createHttpClient: () => createFetchClient(),
+    loadSqlite: async () => (await import('./sqlite-bun.ts')).openBunSqlite,
+    createHttpClient: async () => (await import('./http-fetch.ts')).createFetchClient(),
     async listen(fetch, hostname, port): Promise<Listener> {
       const server = bun.serve({
         hostname,

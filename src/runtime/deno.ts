@@ -3,8 +3,6 @@
  * Deno: node:sqlite (Deno loads only N-API addons, not better-sqlite3), fetch, Deno.serve, Deno signals.
  */
 import type { FetchHandler, Listener, Platform } from './platform.ts';
-import { loadBuiltinSqlite } from './sqlite-builtin.ts';
-import { createFetchClient } from './http-fetch.ts';
 
 /** The part of Deno's API used here. */
 interface DenoGlobal {
@@ -15,14 +13,13 @@ interface DenoGlobal {
   addSignalListener(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void): void;
 }
 
-export async function denoPlatform(): Promise<Platform> {
+export function denoPlatform(): Platform {
   const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
-  const openDatabase = await loadBuiltinSqlite();
   return {
     name: 'deno',
     sqliteDriver: 'node:sqlite',
-    openDatabase,
-    createHttpClient: () => createFetchClient(),
+    loadSqlite: async () => (await import('./sqlite-builtin.ts')).loadBuiltinSqlite(),
+    createHttpClient: async () => (await import('./http-fetch.ts')).createFetchClient(),
     async listen(fetch, hostname, port): Promise<Listener> {
       const server = deno.serve(
         {

@@ -5,15 +5,13 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Listener, Platform } from './platform.ts';
-import { openNodeSqlite } from './sqlite-node.ts';
-import { createUndiciClient } from './http-undici.ts';
 
 export function nodePlatform(): Platform {
   return {
     name: 'node',
     sqliteDriver: 'better-sqlite3',
-    openDatabase: openNodeSqlite,
-    createHttpClient: () => createUndiciClient(),
+    loadSqlite: async () => (await import('./sqlite-node.ts')).openNodeSqlite,
+    createHttpClient: async () => (await import('./http-undici.ts')).createUndiciClient(),
     listen: (fetch, hostname, port) =>
       new Promise<Listener>((resolve, reject) => {
         const server = serve({ fetch, hostname, port }, () => {

@@ -31,8 +31,10 @@ export interface Platform {
   readonly name: RuntimeName;
   /** The SQLite driver in use, for the logs ("better-sqlite3", "bun:sqlite", "node:sqlite"). */
   readonly sqliteDriver: string;
-  readonly openDatabase: SqliteOpener;
-  createHttpClient(): OutboundHttp;
+  /** The SQLite opener (its modules load on first use: after the listener is up). */
+  loadSqlite(): Promise<SqliteOpener>;
+  /** Outbound HTTP (its modules load on first use: after the listener is up). */
+  createHttpClient(): Promise<OutboundHttp>;
   /** Rejects if the address cannot be bound. */
   listen(fetch: FetchHandler, host: string, port: number): Promise<Listener>;
   /** Calls handler on SIGTERM and SIGINT. */

@@ -1,17 +1,19 @@
 /**
  * @module runtime/relay
- * Runs the relay on any Platform: builds the app with the runtime's pieces, listens, and stops gracefully.
+ * Runs the relay on any Platform: listens first, then builds the app with the runtime's pieces (the app's
+ * modules load only then), and stops gracefully.
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { createApp, type App } from '../app.ts';
+import type { App } from '../app.ts';
 import type { Config } from '../config/types.ts';
-import { ConfigError } from '../config/parse.ts';
+import { ConfigError } from '../config/errors.ts';
 import type { ReloadResult } from '../app/live-config.ts';
 import { coerceError } from '../lib/errors.ts';
 import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { Platform } from './platform.ts';
+import type { Listener, OutboundHttp, Platform } from './platform.ts';
+import { startGate } from './start-gate.ts';
 
 export interface Running {
   readonly app: App;
@@ -69,28 +71,15 @@ export function createLogger(level: Config['logLevel']): RelayLogger {
 
 const CUT_CONNECTIONS_AFTER_MS = 2000;
 
+/**
+ * Binds the listener (the `tocsin listening` line), then builds and starts the app (the `tocsin ready`
+ * line). Requests in between wait for the app. Rejects, with the listener closed, if either fails.
+ */
 export async function runRelay(config: Config, platform: Platform, opts: RelayOptions = {}): Promise<Running> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const http = platform.createHttpClient();
-  const app = createApp(config, {
-    openDatabase: platform.openDatabase,
-    http: http.client,
-    clock: systemClock,
-    random: Math.random,
-    randomBytes: pooledRandomBytes(),
-    logger,
-    writeLine: stdoutLineWriter(logger),
-  });
-  let listener;
-  try {
-    listener = await platform.listen(app.fetch, config.listen.host, config.listen.port);
-  } catch (e) {
-    await app.stop();
-    await http.close();
-    throw e;
-  }
-  app.listening({ host: config.listen.host, port: listener.port });
-  await app.start();
+  const gate = startGate();
+  const listener = await platform.listen(gate.fetch, config.listen.host, config.listen.port);
+  const listenMs = performance.now();
   logger.info(
     {
       listen: `${config.listen.host}:${listener.port}`,
@@ -98,26 +87,62 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
       methods: Object.keys(config.methods),
       runtime: platform.name,
       sqlite: platform.sqliteDriver,
-      // Since the process started (performance.timeOrigin): runtime start, loading, config, database, listen.
-      startup_ms: Math.round(performance.now() * 10) / 10,
+      // Since the process started (performance.timeOrigin): runtime start, loading, config, listen.
+      startup_ms: round(listenMs),
     },
     'tocsin listening',
   );
   logger.flush?.(); // the line operators and supervisors wait for: do not leave it in the async buffer
+
+  let http: OutboundHttp | undefined;
+  let app: App | undefined;
+  try {
+    const [{ createApp }, openDatabase, client] = await Promise.all([import('../app.ts'), platform.loadSqlite(), platform.createHttpClient()]);
+    http = client;
+    app = createApp(config, {
+      openDatabase,
+      http: http.client,
+      clock: systemClock,
+      random: Math.random,
+      randomBytes: pooledRandomBytes(),
+      logger,
+      writeLine: stdoutLineWriter(logger),
+    });
+    app.listening({ host: config.listen.host, port: listener.port });
+    await app.start();
+  } catch (e) {
+    gate.fail('see its log');
+    await closeListener(listener);
+    await app?.stop();
+    await http?.close();
+    throw e;
+  }
+  const started = app;
+  const client = http;
+  gate.open(started.fetch);
+  logger.info({ ready_ms: round(performance.now()), app_ms: round(performance.now() - listenMs) }, 'tocsin ready');
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info({}, 'shutting down: no new requests, draining deliveries');
-      const cut = setTimeout(() => listener.closeAllConnections(), CUT_CONNECTIONS_AFTER_MS);
-      await listener.close();
-      clearTimeout(cut);
-      await app.stop();
-      await http.close();
+      await closeListener(listener);
+      await started.stop();
+      await client.close();
       logger.info({}, 'stopped');
       logger.flush?.();
     })());
-  const reload = () => reloadRelay(app, opts.loadConfig, logger);
-  return { app, port: listener.port, stop, reload };
+  const reload = () => reloadRelay(started, opts.loadConfig, logger);
+  return { app: started, port: listener.port, stop, reload };
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** Stops accepting; keep-alive connections that keep sending are cut after a while. */
+async function closeListener(listener: Listener): Promise<void> {
+  const cut = setTimeout(() => listener.closeAllConnections(), CUT_CONNECTIONS_AFTER_MS);
+  await listener.close();
+  clearTimeout(cut);
 }
 
 /**

@@ -589,7 +589,9 @@ test('healthz, readyz (503 after stop), alarm lookup with notification states, 4
 // ---- fuzz ---------------------------------------------------------------------------------------
 
 const FUZZ_SEED = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '' ? Number(process.env.FUZZ_SEED) >>> 0 : 1;
-const FUZZ_COUNT = Number(process.env.FUZZ_COUNT ?? 3000);
+/** A fixed number of bodies, not a time budget (speed belongs in `npm run bench`); FUZZ_COUNT overrides it. */
+const FUZZ_COUNT = process.env.FUZZ_COUNT !== undefined && process.env.FUZZ_COUNT !== '' ? Number(process.env.FUZZ_COUNT) : 2000;
+if (!Number.isSafeInteger(FUZZ_COUNT) || FUZZ_COUNT < 1) throw new Error(`FUZZ_COUNT must be a positive integer, got ${process.env.FUZZ_COUNT}`);
 
 type Body = string | Uint8Array;
 
@@ -699,7 +701,6 @@ test(`fuzz: ${FUZZ_COUNT} random bodies never get a 5xx (seed ${FUZZ_SEED}, reru
   const yaml = 'database: { synchronous: "OFF" }\ningest: { max_batch: 4 }';
   await withHarness(yaml, async (h) => {
     const next = fuzzer(prng(FUZZ_SEED));
-    const started = Date.now();
     const byStatus = new Map<number, number>();
     const violations = new Map<string, { count: number; example: string }>();
     const violation = (kind: string, example: string) => {
@@ -710,10 +711,10 @@ test(`fuzz: ${FUZZ_COUNT} random bodies never get a 5xx (seed ${FUZZ_SEED}, reru
     const protoKeys = Object.getOwnPropertyNames(Object.prototype).sort();
     const accepted: string[] = [];
     const BATCH = 16;
-    const BUDGET_MS = 15_000; // stop early on a slow machine rather than time out
     let sent = 0;
-    for (let i = 0; i < FUZZ_COUNT && Date.now() - started < BUDGET_MS; i += BATCH) {
+    for (let i = 0; i < FUZZ_COUNT; i += BATCH) {
       const reqs = Array.from({ length: Math.min(BATCH, FUZZ_COUNT - i) }, next);
+      // A request that throws instead of answering (a crash in the app) fails the test here.
       const results = await Promise.all(reqs.map((q) => h.post(q.path, q.body)));
       sent += reqs.length;
       results.forEach((r, j) => {
@@ -722,28 +723,27 @@ test(`fuzz: ${FUZZ_COUNT} random bodies never get a 5xx (seed ${FUZZ_SEED}, reru
         const shown = `${q.path} → ${r.status} ${r.text.slice(0, 150)} for ${text.length > 200 ? `${text.slice(0, 200)}… (${text.length} chars)` : text}`;
         byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
         if (![200, 202, 400, 413].includes(r.status)) violation(`status ${r.status}`, shown);
-        if (r.json === undefined || typeof r.json !== 'object') violation('body is not JSON', shown);
-        else if (r.status === 400 && (typeof r.json.error !== 'string' || typeof r.json.field !== 'string' || r.json.code !== 'invalid_request')) {
-          violation('400 without error/field/code', shown);
-        } else if (r.status === 413 && r.json.code !== 'payload_too_large') violation('413 without code', shown);
+        if (r.json === undefined || r.json === null || typeof r.json !== 'object') violation('body is not a JSON object', shown);
+        else if (!/^application\/json/.test(r.headers.get('content-type') ?? '')) violation('content-type is not application/json', shown);
+        else if (r.status >= 400 && (typeof r.json.error !== 'string' || typeof r.json.code !== 'string')) violation(`${r.status} without error/code`, shown);
+        else if (r.status === 400 && (typeof r.json.field !== 'string' || r.json.code !== 'invalid_request')) violation('400 without field/code invalid_request', shown);
+        else if (r.status === 413 && r.json.code !== 'payload_too_large') violation('413 without code payload_too_large', shown);
         else if ((r.status === 202 || r.status === 200) && Array.isArray(r.json.alarm_ids)) accepted.push(...(r.json.alarm_ids as string[]));
       });
     }
-    const elapsed = Date.now() - started;
     // Everything accepted can be read back.
     for (const id of new Set(accepted)) {
       const r = await h.get(`/v1/alarms/${id}`);
       if (r.status !== 200) violation(`accepted alarm unreadable (GET ${r.status})`, `${id}: ${r.text.slice(0, 200)} ${JSON.stringify(h.logger.records.at(-1))}`);
     }
-    t.diagnostic(`${sent} bodies, statuses ${JSON.stringify(Object.fromEntries(byStatus))}, ${new Set(accepted).size} alarms accepted, ${elapsed} ms`);
+    t.diagnostic(`${sent} bodies, statuses ${JSON.stringify(Object.fromEntries(byStatus))}, ${new Set(accepted).size} alarms accepted`);
+    assert.equal(sent, FUZZ_COUNT, 'every fuzzed body was sent and answered');
     assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), protoKeys, 'Object.prototype unchanged');
     assert.equal((await h.get('/healthz')).status, 200);
     assert.equal((await h.get('/readyz')).status, 200);
     assertAccepted(await h.post('/v1/alarms', { name: 'StillAlive' }), 1);
-    assert.ok(sent >= Math.min(FUZZ_COUNT, 500), `only ${sent} bodies sent in ${BUDGET_MS} ms`);
     assert.ok((byStatus.get(202) ?? 0) > sent / 20, 'the fuzz reaches the accept path');
     assert.ok((byStatus.get(400) ?? 0) > sent / 5, 'the fuzz reaches the error paths');
-    assert.ok(elapsed < 20_000, `fuzz took ${elapsed} ms`);
     assert.equal(
       violations.size,
       0,
