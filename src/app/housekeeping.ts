@@ -1,8 +1,8 @@
 /**
  * @module app/housekeeping
  * The outbox housekeeping service: counts the backlog and reports notifications waiting for a method
- * that is no longer configured (once just after start, then with every prune), sweeps expired leases,
- * and prunes history past its retention. Work that grows with the backlog runs after the relay listens.
+ * that is no longer configured (just after start, then with every prune), sweeps expired leases, and
+ * prunes history past its retention. Work that grows with the backlog runs after the relay listens.
  */
 import type { Clock, Scheduler, Timer } from '../lib/clock.ts';
 import { every } from '../lib/clock.ts';
@@ -27,7 +27,7 @@ export interface HousekeepingDeps {
   readonly onReleased: () => void;
 }
 
-export function housekeepingService(deps: HousekeepingDeps): Service & { readonly counted: boolean } {
+export function housekeepingService(deps: HousekeepingDeps): Service {
   const { store, clock, logger } = deps;
   const timers: Timer[] = [];
   let counted = false;
@@ -40,10 +40,14 @@ export function housekeepingService(deps: HousekeepingDeps): Service & { readonl
     }
   };
 
-  // Notifications for a method that is no longer configured wait (they are never dropped): say so at
-  // start and at every housekeeping round until they are dealt with.
-  const reportOrphans = guarded('orphan report', () => {
-    for (const [method, count] of store.queries.undeliveredByMethod()) {
+  // One scan of the undelivered notifications per method: it sets the in-memory count (at start, and
+  // every round after, so a drift could not last), and reports notifications waiting for a method that is
+  // no longer configured (they are never dropped: said at start and every round until dealt with).
+  const survey = guarded('survey', () => {
+    const byMethod = store.queries.undeliveredByMethod();
+    let total = 0;
+    for (const [method, count] of byMethod) {
+      total += count;
       if (!deps.hasMethod(method)) {
         logger.error(
           { method, undelivered: count },
@@ -51,6 +55,10 @@ export function housekeepingService(deps: HousekeepingDeps): Service & { readonl
         );
       }
     }
+    const first = !counted;
+    store.setPendingCount(total);
+    counted = true;
+    if (first && total > 0) logger.info({ undelivered: total }, 'undelivered notifications in the outbox');
   });
   const prune = guarded('prune', () => store.upkeep.prune(clock.now(), deps.retentionMs(), deps.idempotencyTtlMs()));
   const sweep = guarded('lease sweep', () => {
@@ -60,28 +68,18 @@ export function housekeepingService(deps: HousekeepingDeps): Service & { readonl
       deps.onReleased();
     }
   });
-  const count = guarded('count', () => {
-    const n = store.countPending();
-    counted = true;
-    if (n > 0) logger.info({ undelivered: n }, 'undelivered notifications in the outbox');
-  });
-
   return {
     name: 'housekeeping',
-    get counted() {
-      return counted;
-    },
     start() {
       timers.push(
         deps.scheduler.after(0, () => {
-          count();
-          reportOrphans();
+          survey();
           prune();
         }, { background: true }),
         every(deps.scheduler, LEASE_SWEEP_MS, sweep, { background: true }),
         every(deps.scheduler, PRUNE_MS, () => {
           prune();
-          reportOrphans();
+          survey();
         }, { background: true }),
       );
     },

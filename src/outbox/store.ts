@@ -43,7 +43,12 @@ export class OutboxStore {
 
   /** Counts the undelivered notifications (time grows with the backlog: the app runs it after listening). */
   countPending(): number {
-    this.#pending.counted(this.queries.countUndelivered());
+    return this.setPendingCount(this.queries.countUndelivered());
+  }
+
+  /** Sets the in-memory count from a count just taken (see PendingCount.counted); returns it. */
+  setPendingCount(total: number): number {
+    this.#pending.counted(total);
     return this.#pending.value;
   }
 
