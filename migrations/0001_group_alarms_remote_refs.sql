@@ -1,3 +1,11 @@
+CREATE TABLE `notification_alarms` (
+	`notification_id` text NOT NULL,
+	`position` integer NOT NULL,
+	`alarm_id` text NOT NULL,
+	PRIMARY KEY(`notification_id`, `position`)
+);
+--> statement-breakpoint
+CREATE INDEX `notification_alarms_alarm` ON `notification_alarms` (`alarm_id`);--> statement-breakpoint
 CREATE TABLE `remote_refs` (
 	`method` text NOT NULL,
 	`dedup_key` text NOT NULL,
@@ -6,7 +14,6 @@ CREATE TABLE `remote_refs` (
 	PRIMARY KEY(`method`, `dedup_key`)
 );
 --> statement-breakpoint
-CREATE INDEX `remote_refs_updated_at` ON `remote_refs` (`updated_at`);--> statement-breakpoint
-ALTER TABLE `deliveries` ADD `group_alarm_ids` text;--> statement-breakpoint
-ALTER TABLE `notifications` ADD `group_alarm_ids` text;--> statement-breakpoint
+ALTER TABLE `deliveries` ADD `alarm_count` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
+ALTER TABLE `notifications` ADD `alarm_count` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 CREATE INDEX `alarms_dedup_key` ON `alarms` (`dedup_key`);

@@ -65,7 +65,7 @@ export interface App {
   reload(next: Config): ReloadResult;
   /** The runtime reports where the HTTP listener is bound (the canary posts to it). */
   listening(address: ListenAddress): void;
-  /** Where the HTTP listener is bound; undefined before it listens. */
+  /** Where a local client reaches the HTTP listener (a wildcard host becomes loopback); undefined before it listens. */
   readonly address: ListenAddress | undefined;
 }
 
@@ -73,29 +73,61 @@ export function databaseFile(config: Config): string {
   return join(config.dataDir, 'tocsin.db');
 }
 
-export function createApp(config: Config, deps: AppDeps): App {
+interface Outbox {
+  readonly main: OpenDatabase;
+  readonly delivery: OpenDatabase;
+  readonly store: OutboxStore;
+  close(): void;
+}
+
+/** Opens and migrates the database (two connections: see outbox/delivery); closes what it opened if that fails. */
+function openOutbox(config: Config, deps: AppDeps): Outbox {
   const { clock, logger } = deps;
-  const scheduler = deps.scheduler ?? systemScheduler;
-  const opened = deps.openDatabase(databaseFile(config));
-  let closed = false;
-  let deliveryConn: OpenDatabase | undefined;
-  let store: OutboxStore;
+  const main = deps.openDatabase(databaseFile(config));
+  let delivery: OpenDatabase | undefined;
   try {
-    applyPragmas(opened.db, config.database.synchronous);
-    const applied = migrate(opened.db, clock.now());
+    applyPragmas(main.db, config.database.synchronous);
+    const applied = migrate(main.db, clock.now());
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
     // Delivery bookkeeping gets its own connection at synchronous=NORMAL at most (see outbox/delivery).
-    deliveryConn = deps.openDatabase(databaseFile(config));
-    applyPragmas(deliveryConn.db, config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL');
-    store = new OutboxStore(opened.db, deliveryConn.db);
+    delivery = deps.openDatabase(databaseFile(config));
+    applyPragmas(delivery.db, config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL');
+    const store = new OutboxStore(main.db, delivery.db);
     // Bounded by the leases a previous process held (at most its delivery concurrency), not by the backlog.
     const released = store.delivery.releaseAllLeases(clock.now());
     if (released > 0) logger.warn({ released }, 'released leases left by a previous run; those notifications will be delivered again');
+    const d = delivery;
+    return {
+      main,
+      delivery: d,
+      store,
+      close() {
+        d.close();
+        main.close();
+      },
+    };
   } catch (e) {
-    deliveryConn?.close();
-    opened.close();
+    delivery?.close();
+    main.close();
     throw e;
   }
+}
+
+export function createApp(config: Config, deps: AppDeps): App {
+  const outbox = openOutbox(config, deps);
+  try {
+    return assemble(config, deps, outbox);
+  } catch (e) {
+    outbox.close();
+    throw e;
+  }
+}
+
+function assemble(config: Config, deps: AppDeps, outbox: Outbox): App {
+  const { clock, logger } = deps;
+  const scheduler = deps.scheduler ?? systemScheduler;
+  const { store } = outbox;
+  let closed = false;
 
   const live = new LiveConfig(config, { http: deps.http, clock, writeLine: deps.writeLine, ...(deps.mail && { mail: deps.mail }) });
   const metrics = createMetrics(() => store.pendingCount, logger);
@@ -136,8 +168,8 @@ export function createApp(config: Config, deps: AppDeps): App {
     clock,
     scheduler,
     logger,
-    retentionMs: () => config.database.retentionMs,
-    idempotencyTtlMs: () => config.ingest.idempotencyTtlMs,
+    retentionMs: () => live.config.database.retentionMs,
+    idempotencyTtlMs: () => live.config.ingest.idempotencyTtlMs,
     onReleased: () => dispatcher.nudge(),
   });
   const services: Service[] = [
@@ -150,7 +182,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   const readiness = new Readiness();
   readiness.add('database', () => {
     if (closed) return 'shutting down';
-    const v = schemaVersion(opened.db);
+    const v = schemaVersion(outbox.main.db);
     if (v !== latestSchemaVersion()) return `database schema ${v}, expected ${latestSchemaVersion()}`;
     store.upkeep.probeWritable();
     return undefined;
@@ -184,15 +216,18 @@ export function createApp(config: Config, deps: AppDeps): App {
     start: () => (started ??= startAll(services, logger)),
     stop: () =>
       (stopped ??= (async () => {
-        if (started) await started.catch(() => {});
-        await stopAll(started ? services : services.slice(-1), logger);
+        // A start that failed has already stopped what it started (startAll); one never made stops ingest only.
+        const running = started ? await started.then(() => true, () => false) : false;
+        if (running) await stopAll(services, logger);
+        else if (!started) await stopAll(services.slice(-1), logger);
         closed = true;
-        deliveryConn.close();
-        opened.close();
+        outbox.close();
       })()),
     reload: (next) => live.reload(next),
     listening(a) {
-      address = Object.freeze({ ...a });
+      // A listener on every address is reached locally through loopback (the canary posts to it).
+      const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' || a.host === '[::]' ? '::1' : a.host;
+      address = Object.freeze({ host, port: a.port });
     },
     get address() {
       return address;

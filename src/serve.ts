@@ -9,13 +9,23 @@ import { ConfigError } from './config/errors.ts';
 import { parseListen } from './config/listen.ts';
 import type { Config } from './config/types.ts';
 import { loadPlatform } from './runtime/detect.ts';
-import { exitOnShutdownSignals, reloadOnHangup, runRelay } from './runtime/relay.ts';
+import { exitOnShutdownSignals, runRelay } from './runtime/relay.ts';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 export function refuseOpenListen(config: Config, insecureNoAuth: boolean): string | undefined {
   if (config.sources.length > 0 || insecureNoAuth || LOOPBACK.test(config.listen.host)) return undefined;
   return `refusing to listen on ${config.listen.host} without authentication: configure sources with tokens, or start with --insecure-no-auth`;
+}
+
+/**
+ * A reloaded config must pass the same check against the address the relay is bound to (a new listen
+ * waits for a restart): a file whose sources were all removed must not switch auth off on an open listener.
+ */
+export function checkReload(next: Config, running: Config, insecureNoAuth: boolean): Config {
+  const refusal = refuseOpenListen({ ...next, listen: running.listen }, insecureNoAuth);
+  if (refusal) throw new ConfigError([`sources: ${refusal}`]);
+  return next;
 }
 
 export interface ServeOptions {
@@ -43,8 +53,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const platform = await loadPlatform();
   // Signals are wired before the listener is up; until the relay has started they wait for it.
-  const starting = runRelay(config, platform, file ? { loadConfig: load } : {});
-  reloadOnHangup(platform, () => void starting.then((r) => r.reload(), () => {}));
+  const reload = () => checkReload(load(), config, opts.insecureNoAuth);
+  const starting = runRelay(config, platform, file ? { loadConfig: reload } : {});
+  platform.onReloadSignal(() => void starting.then((r) => r.reload(), () => {}));
   exitOnShutdownSignals(platform, () => starting.then((r) => r.stop()));
   await starting;
   return -1; // keep running

@@ -157,8 +157,9 @@ export function urlSecrets(url: string): Secret[] {
   return [...out].sort((a, b) => b.length - a.length).map((p) => new Secret(p));
 }
 
-function redactResult(r: SendResult, secrets: readonly (Secret | undefined)[]): SendResult {
-  return r.outcome === 'sent' ? r : { ...r, error: redact(r.error, secrets) };
+/** `truncated`: the error may end with a cut-off body excerpt (see redact). */
+function redactResult(r: SendResult, secrets: readonly (Secret | undefined)[], truncated = false): SendResult {
+  return r.outcome === 'sent' ? r : { ...r, error: redact(r.error, secrets, { truncated }) };
 }
 
 export interface HttpAttemptOptions {
@@ -193,7 +194,7 @@ export async function attemptHttp(http: HttpClient, req: HttpRequest, signal: Ab
     const res = await Promise.race([http(req, signal), aborted]);
     if (res.status >= 200 && res.status < 300) {
       const verdict = opts.inspect?.(res);
-      return verdict === undefined ? { outcome: 'sent', status: res.status } : redactResult(verdict, all());
+      return verdict === undefined ? { outcome: 'sent', status: res.status } : redactResult(verdict, all(), true);
     }
     const redactions = all();
     const clean: HttpResponse = {

@@ -5,7 +5,7 @@ import { toEnvelope } from '../domain/envelope.ts';
 import { Secret } from '../lib/secret.ts';
 import { fakeReceiver } from '../../test/support/channel-kit.ts';
 import { createLogChannel } from './log.ts';
-import { CHANNELS, createChannel } from './registry.ts';
+import { CHANNELS, createChannel, guardChannel } from './registry.ts';
 import type { ChannelDeps, HttpClient } from './types.ts';
 
 const delivery: Delivery = {
@@ -57,4 +57,21 @@ test('a grouped notification is printed with its alarms in order', async () => {
   const env = JSON.parse(lines[0]!) as { alarm?: unknown; alarms: { id: string }[] };
   assert.equal(env.alarm, undefined);
   assert.deepEqual(env.alarms.map((a) => a.id), ['alm_1', 'alm_2']);
+});
+
+test('a channel made by the registry never hands back one of its method\'s secrets, and a throw becomes a retry', async () => {
+  const url = 'http://h.example/hook/very-secret-path-token';
+  const settings = { url: new Secret(url), headers: { 'X-Key': 'hdr-secret-value' }, bearerToken: new Secret('tok-secret-99') };
+  const answers: HttpClient[] = [
+    async () => { throw new Error(`connect failed for tok-secret-99 at ${url}`); },
+  ];
+  const ch = createChannel({ name: 'ops', type: 'webhook', settings }, { ...deps(() => {}), http: (req, signal) => answers.shift()!(req, signal) });
+  const r = await ch.send(delivery, new AbortController().signal);
+  const error = r.outcome === 'retry' ? r.error : '';
+  assert.equal(r.outcome, 'retry');
+  assert.ok(error.includes('<secret>') && !error.includes('tok-secret-99') && !error.includes('very-secret-path-token'), error);
+  const thrower = guardChannel({ method: 'x', send: async () => { throw new Error('lost tok-secret-99'); } }, [new Secret('tok-secret-99')]);
+  assert.deepEqual(await thrower.send(delivery, new AbortController().signal), { outcome: 'retry', error: 'channel failed: lost <secret>' });
+  const leaky = guardChannel({ method: 'y', send: async () => ({ outcome: 'permanent', error: 'bad key tok-secret-99' }) }, [new Secret('tok-secret-99')]);
+  assert.deepEqual(await leaky.send(delivery, new AbortController().signal), { outcome: 'permanent', error: 'bad key <secret>' });
 });

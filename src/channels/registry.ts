@@ -3,6 +3,9 @@
  * Every channel, as the list of descriptors config parsing, the docs table and the app are derived from.
  * A new channel is one file plus one line here.
  */
+import { coerceError } from '../lib/errors.ts';
+import { redact, secretsIn, type Secret } from '../lib/secret.ts';
+import type { SendResult } from '../domain/notification.ts';
 import type { ChannelDescriptor, Channel, ChannelDeps } from './types.ts';
 import { logChannel } from './log.ts';
 import { webhookChannel } from './webhook.ts';
@@ -13,9 +16,29 @@ export function channelDescriptor(type: string): ChannelDescriptor | undefined {
   return CHANNELS.find((c) => c.type === type);
 }
 
-/** A configured method → its channel. An unknown type is an error, never a silent fallback. */
+/**
+ * A configured method → its channel. An unknown type is an error, never a silent fallback. Whatever the
+ * channel does, its results never carry one of the method's secrets, and a channel that throws gets a
+ * retry (with the error text redacted) rather than an unexplained failure.
+ */
 export function createChannel(method: { readonly name: string; readonly type: string; readonly settings: unknown }, deps: ChannelDeps): Channel {
   const d = channelDescriptor(method.type);
   if (!d) throw new Error(`method ${method.name}: unknown channel type "${method.type}"; expected one of: ${CHANNELS.map((c) => c.type).join(', ')}`);
-  return d.create(method.name, method.settings, deps);
+  return guardChannel(d.create(method.name, method.settings, deps), secretsIn(method.settings));
+}
+
+/** The channel, with its failures' texts redacted against `secrets` and a throw turned into a retry. */
+export function guardChannel(channel: Channel, secrets: readonly Secret[]): Channel {
+  const clean = (r: SendResult): SendResult => (r.outcome === 'sent' || secrets.length === 0 ? r : { ...r, error: redact(r.error, secrets) });
+  return {
+    method: channel.method,
+    ...(channel.remoteRefs !== undefined && { remoteRefs: channel.remoteRefs }),
+    async send(delivery, signal) {
+      try {
+        return clean(await channel.send(delivery, signal));
+      } catch (e) {
+        return clean({ outcome: 'retry', error: `channel failed: ${coerceError(e).message}` });
+      }
+    },
+  };
 }

@@ -18,9 +18,17 @@ export function checkHttpUrl(v: string): string | undefined {
 
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Extra request headers: valid names, values without line breaks. `headers:` written empty means none. */
+/**
+ * Extra request headers: valid names, values without line breaks. `headers:` written empty means none.
+ * zod would drop a `__proto__` key without a word: it is refused instead.
+ */
 export const headersField = z.preprocess(
-  (v) => (v === null ? undefined : v),
+  (v, ctx) => {
+    if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'is a reserved name and cannot be a header', path: ['__proto__'], input: v });
+    }
+    return v === null ? undefined : v;
+  },
   z
     .record(
       z.string().regex(HEADER_NAME_RE, { error: 'invalid header name' }),

@@ -64,6 +64,8 @@ export interface Channel {
   /**
    * True when the channel reads and writes remote references (`Delivery.remoteRefs`, `SendResult.remoteRefs`):
    * the dispatcher then loads the stored references of each notification's dedup keys before sending.
+   * A firing's reference reaches its resolve only if they are delivered in that order; ordering per
+   * (method, dedup key) comes with the alarm lifecycle.
    */
   readonly remoteRefs?: boolean;
   /** One attempt. Never throws: every failure is a SendResult. */

@@ -350,3 +350,23 @@ test('every method type comes from the channel registry; each method keeps its t
   assert.deepEqual([c.methods.a!.type, c.methods.b!.type], ['log', 'webhook']);
   assert.deepEqual((c.methods.b!.settings as WebhookSettings).headers, {});
 });
+
+test('hostile method and format values are clear errors, never a crash or a silent drop', () => {
+  const issues = (yaml: string) => {
+    try {
+      parseConfig(yaml, {}, noFiles);
+    } catch (e) {
+      return (e as ConfigError).issues;
+    }
+    return [];
+  };
+  assert.deepEqual(issues('methods: { h: { type: webhook, url: "http://x/", headers: { __proto__: evil } } }'), [
+    'methods.h.headers.__proto__: is a reserved name and cannot be a header',
+  ]);
+  assert.deepEqual(issues('ingest: { zeebe_severity: warning, formats: { zeebe: 5 } }'), ['ingest.formats.zeebe: must be a mapping']);
+  // A required secret that failed is reported once; the channel never builds settings without it.
+  assert.deepEqual(issues('methods: { h: { type: webhook, url_file: /nope } }'), ['methods.h.url_file: cannot read /nope: ENOENT: no such file or directory']);
+  for (const type of [5, null, [], 'toString', '__proto__']) {
+    assert.equal(issues(`methods: { h: { type: ${JSON.stringify(type)} } }`).length, 1, String(type));
+  }
+});

@@ -8,7 +8,7 @@
 import YAML from 'yaml';
 import * as z from 'zod';
 import { channelDescriptor } from '../channels/registry.ts';
-import { Secret } from '../lib/secret.ts';
+import { redact, Secret } from '../lib/secret.ts';
 import { ConfigError } from './errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
@@ -152,7 +152,7 @@ class Secrets {
       }
     } else value = inline!;
     const problem = value === '' ? (file !== undefined ? `${file} is empty` : 'must not be empty') : opts.check?.(value);
-    if (problem) this.issues.add(at, problem); // never echo the value
+    if (problem) this.issues.add(at, redact(problem, [new Secret(value)])); // a check must not echo the value; make sure
     return problem ? undefined : new Secret(value);
   }
 }
@@ -206,12 +206,10 @@ function build(raw: RawConfig, secrets: Secrets, issues: Issues): Config {
 function buildFormatOptions(raw: RawConfig, issues: Issues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of INGEST_FORMATS) {
-    let given = (raw.ingest.formats[f.name] ?? {}) as Record<string, unknown>;
+    let given: unknown = raw.ingest.formats[f.name] ?? {};
     // ingest.zeebe_severity is the older spelling of ingest.formats.zeebe.severity.
-    if (f.name === 'zeebe' && raw.ingest.zeebe_severity !== undefined) {
-      if (typeof given === 'object' && given !== null && 'severity' in given) {
-        issues.add(['ingest', 'zeebe_severity'], 'set ingest.formats.zeebe.severity only (zeebe_severity is its older spelling)');
-      }
+    if (f.name === 'zeebe' && raw.ingest.zeebe_severity !== undefined && isPlainObject(given)) {
+      if ('severity' in given) issues.add(['ingest', 'zeebe_severity'], 'set ingest.formats.zeebe.severity only (zeebe_severity is its older spelling)');
       given = { ...given, severity: raw.ingest.zeebe_severity };
     }
     const r = parsePart(f.options, given, ['ingest', 'formats', f.name]);
@@ -240,10 +238,16 @@ function buildMethod(name: string, m: RawMethod, global: DeliverySettings, secre
   const channel = channelDescriptor(m.type);
   if (!channel) throw new Error(`methods.${name}: no channel for type ${JSON.stringify(m.type)}`);
   const fields = Object.fromEntries(Object.keys(channel.fields.shape).map((k) => [k, m[k]]));
+  const before = issues.lines.length;
   const resolved = Object.fromEntries(
     Object.entries(channel.secrets).map(([k, spec]) => [k, secrets.read(path, m, k, { required: spec.required, ...(spec.check && { check: spec.check }) })]),
   );
-  const settings = channel.settings(fields, resolved, (field, message) => issues.add([...path, ...field.split('.')], message));
+  // A channel builds its settings from valid secrets only (a required one is then never undefined).
+  const secretValues = Object.values(resolved).filter((x): x is Secret => x !== undefined);
+  const settings =
+    issues.lines.length > before
+      ? {}
+      : channel.settings(fields, resolved, (field, message) => issues.add([...path, ...field.split('.')], redact(message, secretValues)));
   const delivery: DeliverySettings = {
     concurrency: m.concurrency ?? global.concurrency,
     timeoutMs: m.timeout ?? global.timeoutMs,
@@ -273,6 +277,10 @@ function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issu
     const match: RouteConfig['match'] = { ...withoutUndefined(fields), labels };
     return { match, methods: r.methods, continue: r.continue };
   });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function withoutUndefined<T extends object>(o: T): T {

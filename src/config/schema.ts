@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { SEVERITIES } from '../domain/alarm.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { MAX_TIMER_MS } from '../lib/clock.ts';
 import { CHANNELS } from '../channels/registry.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { compileMatcher, MatcherError } from './matcher.ts';
@@ -23,8 +24,6 @@ const oneOf = (values: readonly string[]) => `must be one of: ${values.join(', '
 
 const DURATION_MSG = 'must be a duration like "10s" or "500ms"';
 
-/** The longest delay a timer can wait (setTimeout fires at once beyond it): about 24.8 days. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** A duration ("10s", "500ms", or a number of milliseconds) → milliseconds. `timer`: used as a setTimeout delay. */
 function duration(opts: { positive?: boolean; timer?: boolean } = {}) {

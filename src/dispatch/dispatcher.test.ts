@@ -169,7 +169,7 @@ for (const kind of ['file', 'memory'] as const) {
       assert.deepEqual(ch.calls[0]!.delivery, { notificationId: 'n-a1', attempt: 1, method: 'hook', alarms: [alarm('a1')], createdAt: T0, remoteRefs: {} });
       assert.deepEqual(env.store.queries.notificationsOf('a1'), [], 'gone from the outbox');
       assert.deepEqual(env.store.queries.deliveriesOf('a1'), [
-        { notificationId: 'n-a1', alarmId: 'a1', groupAlarmIds: null, method: 'hook', attempts: 1, createdAt: T0, sentAt: T0 + 25, lastStatus: 202 },
+        { notificationId: 'n-a1', alarmId: 'a1', alarmCount: 1, method: 'hook', attempts: 1, createdAt: T0, sentAt: T0 + 25, lastStatus: 202 },
       ]);
       const attempts = env.store.queries.attemptsOf('n-a1').map(({ id: _, ...a }) => a);
       assert.deepEqual(attempts, [{ notificationId: 'n-a1', attempt: 1, at: T0 + 25, outcome: 'sent', status: 202, latencyMs: 25, error: null }]);

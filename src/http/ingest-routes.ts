@@ -34,7 +34,8 @@ type IngestEnv = { Variables: { source: string | undefined } };
 export function ingestRoutes(deps: IngestRouteDeps): Hono {
   const app = new Hono<IngestEnv>();
   for (const format of INGEST_FORMATS) {
-    const options = deps.formatOptions[format.name];
+    // A config made elsewhere (a test, an embedding) may leave a format out: its defaults apply.
+    const options = deps.formatOptions[format.name] ?? format.options.parse({});
     app.post(
       format.path,
       async (c, next) => {

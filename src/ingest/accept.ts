@@ -83,10 +83,11 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
     if (committer.queued >= maxQueued) throw new BackpressureError('too many requests waiting for the database', 1);
 
     const receivedAt = clock.now();
-    const routes = deps.routes();
 
     // Re-runnable (the group committer may run it again alone if a neighbour fails): all state is local.
     const work = (): Enqueued => {
+      // Read at commit time: an alarm is never routed to a method that a reload removed before it.
+      const routes = deps.routes();
       const fresh: { alarm: Alarm; notifications: number }[] = [];
       const unroutedAlarms: Alarm[] = [];
       let newNotifications = 0;

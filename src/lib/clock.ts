@@ -24,11 +24,11 @@ export interface Scheduler {
 }
 
 /** The longest delay setTimeout honours (longer ones fire at once): about 24.8 days. */
-const MAX_DELAY = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 
 export const systemScheduler: Scheduler = {
   after(ms, fn, opts) {
-    const t = setTimeout(fn, Math.min(Math.max(ms, 0), MAX_DELAY));
+    const t = setTimeout(fn, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
     if (opts?.background) t.unref?.();
     return { cancel: () => clearTimeout(t) };
   },

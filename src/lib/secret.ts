@@ -46,3 +46,10 @@ export function redact(text: string, secrets: readonly (Secret | undefined)[], o
   }
   return out;
 }
+
+/** Every Secret inside a value (plain objects and arrays, walked to a bounded depth). */
+export function secretsIn(value: unknown, depth = 0): Secret[] {
+  if (value instanceof Secret) return [value];
+  if (value === null || typeof value !== 'object' || depth > 8) return [];
+  return Object.values(value).flatMap((v) => secretsIn(v, depth + 1));
+}

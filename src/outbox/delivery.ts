@@ -12,7 +12,7 @@ import type { RemoteRefUpdates } from '../domain/notification.ts';
 import type { AlarmCache } from './alarm-cache.ts';
 import type { SyncDb } from './db.ts';
 import type { PendingCount } from './pending.ts';
-import { alarms, attempts, deliveries, notifications, remoteRefs } from './schema.ts';
+import { alarms, attempts, deliveries, notificationAlarms, notifications, remoteRefs } from './schema.ts';
 import { rowToAlarm, type AlarmRow } from './rows.ts';
 
 export interface Claimed {
@@ -39,6 +39,11 @@ export type Completion =
   /** Attempt aborted by shutdown: back to pending, the attempt not counted. */
   | ({ readonly kind: 'release'; readonly n: Claimed } & AttemptRecord);
 
+/** Rows a statement changed (every driver reports `changes`, a bigint on some). */
+function changed(result: unknown): number {
+  return Number((result as { changes: number | bigint }).changes);
+}
+
 function prepare(db: SyncDb) {
   const ph = sql.placeholder;
   return {
@@ -51,9 +56,15 @@ function prepare(db: SyncDb) {
             AND next_attempt_at <= ${ph('now')} ORDER BY next_attempt_at LIMIT ${ph('limit')})`,
       )
       .returning({
-        id: notifications.id, alarmId: notifications.alarmId, groupAlarmIds: notifications.groupAlarmIds,
+        id: notifications.id, alarmId: notifications.alarmId, alarmCount: notifications.alarmCount,
         attempts: notifications.attempts, createdAt: notifications.createdAt,
       })
+      .prepare(),
+    loadMembers: db
+      .select()
+      .from(notificationAlarms)
+      .where(sql`${notificationAlarms.notificationId} IN (SELECT value FROM json_each(${ph('ids')}))`)
+      .orderBy(notificationAlarms.notificationId, notificationAlarms.position)
       .prepare(),
     loadAlarms: db
       .select()
@@ -63,7 +74,7 @@ function prepare(db: SyncDb) {
     insertDelivery: db
       .insert(deliveries)
       .values({
-        notificationId: ph('id'), alarmId: ph('alarmId'), groupAlarmIds: ph('groupAlarmIds'), method: ph('method'),
+        notificationId: ph('id'), alarmId: ph('alarmId'), alarmCount: ph('alarmCount'), method: ph('method'),
         attempts: ph('attempts'), createdAt: ph('createdAt'), sentAt: ph('sentAt'), lastStatus: ph('status'),
       })
       .onConflictDoNothing()
@@ -83,7 +94,7 @@ function prepare(db: SyncDb) {
         state: 'dead', leaseUntil: null, deadAt: sql`${ph('at')}`, deadReason: sql`${ph('reason')}`,
         lastStatus: sql`${ph('status')}`, lastError: sql`${ph('error')}`,
       })
-      .where(eq(notifications.id, ph('id')))
+      .where(and(eq(notifications.id, ph('id')), sql`state != 'dead'`))
       .prepare(),
     release: db
       .update(notifications)
@@ -132,14 +143,28 @@ export class DeliveryLedger {
     return this.#cache.size;
   }
 
-  /** Leases up to `limit` due notifications of one method. */
+  /**
+   * Leases up to `limit` due notifications of one method, with their alarms, in one transaction. A row
+   * whose alarms cannot be read (only a hand-edited database gets there) is dead-lettered with the
+   * reason rather than left leased: its batch mates still go out.
+   */
   claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
+    return this.#db.transaction(() => this.#claim(method, limit, now, leaseUntil));
+  }
+
+  #claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
     const rows = this.#q.claim.all({ method, now, limit, leaseUntil });
     if (rows.length === 0) return [];
+    // The alarm ids of each notification: alarm_id alone, or its members in order.
+    const idsOf = new Map<string, string[]>(rows.map((r) => [r.id, [r.alarmId]]));
+    const grouped = rows.filter((r) => r.alarmCount > 1).map((r) => r.id);
+    if (grouped.length > 0) {
+      for (const id of grouped) idsOf.set(id, []);
+      for (const m of this.#q.loadMembers.all({ ids: JSON.stringify(grouped) })) idsOf.get(m.notificationId)!.push(m.alarmId);
+    }
     const found = new Map<string, Alarm>();
     const missing = new Set<string>();
-    const idsOf = rows.map((r) => (r.groupAlarmIds === null ? [r.alarmId] : (JSON.parse(r.groupAlarmIds) as string[])));
-    for (const ids of idsOf) {
+    for (const ids of idsOf.values()) {
       for (const id of ids) {
         if (found.has(id)) continue;
         const cached = this.#cache.take(id);
@@ -147,21 +172,32 @@ export class DeliveryLedger {
         else missing.add(id);
       }
     }
+    const unreadable = new Map<string, string>();
     if (missing.size > 0) {
-      for (const row of this.#q.loadAlarms.all({ ids: JSON.stringify([...missing]) }) as AlarmRow[]) found.set(row.id, rowToAlarm(row));
+      for (const row of this.#q.loadAlarms.all({ ids: JSON.stringify([...missing]) }) as AlarmRow[]) {
+        try {
+          found.set(row.id, rowToAlarm(row));
+        } catch (e) {
+          unreadable.set(row.id, e instanceof Error ? e.message : String(e));
+        }
+      }
     }
     const out: Claimed[] = [];
-    rows.forEach((r, i) => {
-      const list = idsOf[i]!.map((id) => found.get(id));
-      const lost = idsOf[i]!.filter((_, j) => list[j] === undefined);
-      if (lost.length > 0) {
-        // Only a hand-edited database gets here: dead-letter the one row rather than stall its batch forever.
-        this.#q.dead.run({ id: r.id, at: now, reason: `alarm ${lost.join(', ')} is missing from the database`, status: null, error: null });
-        this.#pending.add(-1);
-        return;
+    for (const r of rows) {
+      const ids = idsOf.get(r.id)!;
+      const list = ids.map((id) => found.get(id));
+      if (ids.length === r.alarmCount && list.every((a) => a !== undefined)) {
+        out.push({ id: r.id, method, attempt: r.attempts, createdAt: r.createdAt, alarms: list as Alarm[] });
+        continue;
       }
-      out.push({ id: r.id, method, attempt: r.attempts, createdAt: r.createdAt, alarms: list as Alarm[] });
-    });
+      const lost = ids.filter((_, j) => list[j] === undefined);
+      const reason =
+        ids.length !== r.alarmCount
+          ? `${r.alarmCount} alarms expected, ${ids.length} found in the database`
+          : lost.map((id) => (unreadable.has(id) ? `alarm ${id} cannot be read: ${unreadable.get(id)}` : `alarm ${id} is missing from the database`)).join('; ');
+      this.#q.dead.run({ id: r.id, at: now, reason, status: null, error: null });
+      this.#pending.add(-1);
+    }
     return out;
   }
 
@@ -184,22 +220,20 @@ export class DeliveryLedger {
           id: c.n.id, attempt: c.n.attempt, at: c.at, outcome, status: c.status ?? null, latencyMs: c.latencyMs, error: c.error ?? null,
         });
         if (c.kind === 'sent') {
-          const alarmIds = c.n.alarms.map((a) => a.id);
           q.insertDelivery.run({
-            id: c.n.id, alarmId: alarmIds[0], groupAlarmIds: alarmIds.length > 1 ? JSON.stringify(alarmIds) : null, method: c.n.method,
+            id: c.n.id, alarmId: c.n.alarms[0]!.id, alarmCount: c.n.alarms.length, method: c.n.method,
             attempts: c.n.attempt, createdAt: c.n.createdAt, sentAt: c.at, status: c.status ?? null,
           });
-          q.deleteNotification.run({ id: c.n.id });
+          // Counted only if the row was still there (a lease that expired mid-send may have let it go twice).
+          done += changed(q.deleteNotification.run({ id: c.n.id }));
           for (const [dedupKey, ref] of Object.entries(c.remoteRefs ?? {})) {
             if (ref === null) q.deleteRef.run({ method: c.n.method, dedupKey });
             else q.putRef.run({ method: c.n.method, dedupKey, ref, at: c.at });
           }
-          done++;
         } else if (c.kind === 'retry') {
           q.retry.run({ id: c.n.id, nextAttemptAt: c.nextAttemptAt, status: c.status ?? null, error: c.error ?? null });
         } else if (c.kind === 'dead') {
-          q.dead.run({ id: c.n.id, at: c.at, reason: c.reason, status: c.status ?? null, error: c.error ?? null });
-          done++;
+          done += changed(q.dead.run({ id: c.n.id, at: c.at, reason: c.reason, status: c.status ?? null, error: c.error ?? null }));
         } else {
           q.release.run({ id: c.n.id, at: c.at });
         }

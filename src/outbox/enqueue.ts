@@ -7,7 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
 import type { SyncDb } from './db.ts';
-import { alarms, idempotencyKeys, notifications } from './schema.ts';
+import { alarms, idempotencyKeys, notificationAlarms, notifications } from './schema.ts';
 import { alarmToRow } from './rows.ts';
 
 export interface NewNotification {
@@ -39,9 +39,13 @@ export function prepareEnqueue(db: SyncDb) {
     insertNotification: db
       .insert(notifications)
       .values({
-        id: ph('id'), alarmId: ph('alarmId'), groupAlarmIds: ph('groupAlarmIds'), method: ph('method'), state: 'pending',
+        id: ph('id'), alarmId: ph('alarmId'), alarmCount: ph('alarmCount'), method: ph('method'), state: 'pending',
         attempts: 0, createdAt: ph('createdAt'), nextAttemptAt: ph('createdAt'),
       })
+      .prepare(),
+    insertMember: db
+      .insert(notificationAlarms)
+      .values({ notificationId: ph('notificationId'), position: ph('position'), alarmId: ph('alarmId') })
       .prepare(),
     getIdem: db
       .select()
@@ -79,11 +83,12 @@ export class Enqueuer {
   }
 
   insertNotification(n: NewNotification): void {
-    const [first, ...rest] = n.alarmIds;
+    const first = n.alarmIds[0];
     if (first === undefined) throw new Error(`notification ${n.id} carries no alarm`);
-    this.#q.insertNotification.run({
-      id: n.id, alarmId: first, groupAlarmIds: rest.length > 0 ? JSON.stringify(n.alarmIds) : null, method: n.method, createdAt: n.createdAt,
-    });
+    this.#q.insertNotification.run({ id: n.id, alarmId: first, alarmCount: n.alarmIds.length, method: n.method, createdAt: n.createdAt });
+    if (n.alarmIds.length > 1) {
+      n.alarmIds.forEach((alarmId, position) => this.#q.insertMember.run({ notificationId: n.id, position, alarmId }));
+    }
   }
 
   getIdempotency(key: string, since: number): IdempotencyRecord | undefined {

@@ -35,8 +35,8 @@ export const notifications = sqliteTable(
     id: text('id').primaryKey(),
     /** The notification's (first) alarm. */
     alarmId: text('alarm_id').notNull(),
-    /** A notification of several alarms (grouping): the JSON array of all their ids, alarm_id first; null for one alarm. */
-    groupAlarmIds: text('group_alarm_ids'),
+    /** How many alarms it carries; more than one (grouping): all of them are in notification_alarms. */
+    alarmCount: integer('alarm_count').notNull().default(1),
     method: text('method').notNull(),
     state: text('state', { enum: ['pending', 'inflight', 'dead'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
@@ -63,7 +63,7 @@ export const deliveries = sqliteTable(
     notificationId: text('notification_id').primaryKey(),
     alarmId: text('alarm_id').notNull(),
     /** As in notifications. */
-    groupAlarmIds: text('group_alarm_ids'),
+    alarmCount: integer('alarm_count').notNull().default(1),
     method: text('method').notNull(),
     attempts: integer('attempts').notNull(),
     createdAt: integer('created_at').notNull(),
@@ -102,9 +102,24 @@ export const idempotencyKeys = sqliteTable(
 );
 
 /**
+ * The alarms of a notification that carries more than one (grouping), in order; a notification of one
+ * alarm has no rows here (its notifications.alarm_id says it all).
+ */
+export const notificationAlarms = sqliteTable(
+  'notification_alarms',
+  {
+    notificationId: text('notification_id').notNull(),
+    position: integer('position').notNull(),
+    alarmId: text('alarm_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.notificationId, t.position] }), index('notification_alarms_alarm').on(t.alarmId)],
+);
+
+/**
  * What a channel created remotely for an alarm, per (method, dedup key): a PagerDuty dedup_key, a Jira
  * issue key, a Slack message ts. Written by a successful send, read by the next send for the same key
- * (so a resolve can address what the firing created).
+ * (so a resolve can address what the firing created). Kept until the channel removes it (a resolve
+ * writes null): an incident may stay open longer than any retention.
  */
 export const remoteRefs = sqliteTable(
   'remote_refs',
@@ -114,7 +129,7 @@ export const remoteRefs = sqliteTable(
     ref: text('ref').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.method, t.dedupKey] }), index('remote_refs_updated_at').on(t.updatedAt)],
+  (t) => [primaryKey({ columns: [t.method, t.dedupKey] })],
 );
 
-export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys, remoteRefs };
+export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs };

@@ -195,11 +195,58 @@ for (const kind of ['memory', 'file'] as const) {
       assert.deepEqual(n!.alarms[1], alarm('g1'));
       store.delivery.complete([{ kind: 'sent', n: n!, at: 2100, latencyMs: 1 }]);
       const [d] = store.queries.deliveriesOf('g2');
-      assert.equal(d!.groupAlarmIds, JSON.stringify(['g2', 'g1', 'g3']));
+      assert.equal(d!.alarmCount, 3);
       assert.throws(() => store.enqueue.insertNotification({ id: 'n-none', alarmIds: [], method: 'hook', createdAt: 1 }), /carries no alarm/);
     });
 
-    test('remote references: written by a sent completion per (method, dedup key), read back, removed by null, pruned', () => {
+    test('the alarms of a grouped notification are kept while it waits, and pruned with it', () => {
+      const store = new OutboxStore(open().db);
+      store.enqueue.transaction(() => {
+        for (const id of ['m1', 'm2']) store.enqueue.insertAlarm(alarm(id), 1);
+        store.enqueue.insertNotification({ id: 'n-pair', alarmIds: ['m1', 'm2'], method: 'hook', createdAt: 1000 });
+      });
+      store.upkeep.prune(1000 + 10_000, 5_000, 5_000);
+      assert.ok(store.queries.getAlarm('m2'), 'a member alarm stays while its notification is pending');
+      const [n] = store.delivery.claim('hook', 1, 20_000, 30_000);
+      store.delivery.complete([{ kind: 'sent', n: n!, at: 20_000, latencyMs: 1 }]);
+      store.upkeep.prune(20_000 + 1000, 5_000, 5_000);
+      assert.ok(store.queries.getAlarm('m2'), 'and while its delivery is in the log');
+      store.upkeep.prune(20_000 + 10_000, 5_000, 5_000);
+      assert.equal(store.queries.getAlarm('m1'), undefined);
+      assert.equal(store.queries.getAlarm('m2'), undefined, 'pruned with the delivery log');
+    });
+
+    test('claim dead-letters a notification whose alarm cannot be read, in the same transaction as its batch mates', () => {
+      const o = open();
+      enqueue(new OutboxStore(o.db), 'bad', ['hook']);
+      enqueue(new OutboxStore(o.db), 'good', ['hook']);
+      o.db.run(sql`UPDATE alarms SET labels = 'not json' WHERE id = 'bad'`);
+      const fresh = new OutboxStore(o.db); // nothing cached: alarms are read back
+      fresh.countPending();
+      assert.deepEqual(fresh.delivery.claim('hook', 10, 2000, 9000).map((c) => c.id), ['n-good-0']);
+      const [dead] = fresh.queries.notificationsOf('bad');
+      assert.equal(dead!.state, 'dead');
+      assert.match(dead!.deadReason ?? '', /^alarm bad cannot be read: /);
+      assert.equal(fresh.pendingCount, 1);
+    });
+
+    test('complete counts a notification once, even if its outcome is recorded twice', () => {
+      const store = new OutboxStore(open().db);
+      enqueue(store, 'twice', ['hook']);
+      enqueue(store, 'other', ['hook']);
+      store.countPending();
+      const [n] = store.delivery.claim('hook', 1, 2000, 9000);
+      store.delivery.complete([{ kind: 'sent', n: n!, at: 2100, latencyMs: 1 }]);
+      store.delivery.complete([{ kind: 'sent', n: n!, at: 2200, latencyMs: 1 }]);
+      assert.equal(store.pendingCount, 1);
+      const [m] = store.delivery.claim('hook', 1, 3000, 9000);
+      store.delivery.complete([{ kind: 'dead', n: m!, at: 3100, latencyMs: 1, reason: 'x', permanent: true }]);
+      store.delivery.complete([{ kind: 'dead', n: m!, at: 3200, latencyMs: 1, reason: 'y', permanent: true }]);
+      assert.equal(store.pendingCount, 0);
+      assert.equal(store.queries.notificationsOf('other')[0]!.deadReason, 'x', 'the first verdict stands');
+    });
+
+    test('remote references: written by a sent completion per (method, dedup key), read back, removed by null, never pruned by age', () => {
       const store = new OutboxStore(open().db);
       enqueue(store, 'r1', ['pager', 'chat']);
       const [p] = store.delivery.claim('pager', 10, 2000, 9000);
@@ -215,8 +262,8 @@ for (const kind of ['memory', 'file'] as const) {
       const [p2] = store.delivery.claim('pager', 10, 3000, 9000);
       store.delivery.complete([{ kind: 'sent', n: p2!, at: 3100, latencyMs: 1, remoteRefs: { 'k-r1': null } }]);
       assert.deepEqual(store.delivery.remoteRefs('pager', ['k-r1']), {}, 'null removes it');
-      store.upkeep.prune(2100 + 10_000, 5_000, 5_000);
-      assert.deepEqual(store.delivery.remoteRefs('chat', ['k-r1']), {}, 'untouched past the retention: pruned');
+      store.upkeep.prune(2100 + 10_000_000, 5_000, 5_000);
+      assert.deepEqual(store.delivery.remoteRefs('chat', ['k-r1']), { 'k-r1': '1700000000.000100' }, 'an incident may stay open past any retention');
     });
   });
 }

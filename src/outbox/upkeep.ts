@@ -4,7 +4,7 @@
  */
 import { lte, sql } from 'drizzle-orm';
 import type { SyncDb } from './db.ts';
-import { attempts, deliveries, idempotencyKeys, remoteRefs } from './schema.ts';
+import { attempts, deliveries, idempotencyKeys } from './schema.ts';
 
 export class OutboxUpkeep {
   readonly #db: SyncDb;
@@ -15,8 +15,8 @@ export class OutboxUpkeep {
 
   /**
    * Deletes history older than the retention: delivery log, attempts, dead letters (by when they died),
-   * expired idempotency keys, remote references not touched for the retention, and alarms with nothing
-   * left to deliver or show.
+   * expired idempotency keys, the member lists of notifications that are gone, and alarms with nothing
+   * left to deliver or show. Remote references stay until their channel removes them.
    */
   prune(now: number, retentionMs: number, idempotencyTtlMs: number): void {
     const horizon = now - retentionMs;
@@ -25,9 +25,12 @@ export class OutboxUpkeep {
       tx.delete(attempts).where(lte(attempts.at, horizon)).run();
       tx.run(sql`DELETE FROM notifications WHERE state = 'dead' AND dead_at <= ${horizon}`);
       tx.delete(idempotencyKeys).where(lte(idempotencyKeys.createdAt, now - idempotencyTtlMs)).run();
-      tx.delete(remoteRefs).where(lte(remoteRefs.updatedAt, horizon)).run();
+      tx.run(sql`DELETE FROM notification_alarms
+        WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = notification_alarms.notification_id)
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notification_alarms.notification_id)`);
       tx.run(sql`DELETE FROM alarms WHERE received_at <= ${horizon}
         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = alarms.id)
+        AND NOT EXISTS (SELECT 1 FROM notification_alarms na WHERE na.alarm_id = alarms.id)
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alarm_id = alarms.id)`);
     });
   }

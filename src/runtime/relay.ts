@@ -10,10 +10,12 @@ import type { Config } from '../config/types.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { ReloadResult } from '../app/live-config.ts';
 import { coerceError } from '../lib/errors.ts';
+import { redact, secretsIn } from '../lib/secret.ts';
 import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Listener, OutboundHttp, Platform } from './platform.ts';
 import { startGate } from './start-gate.ts';
+import { VERSION } from '../version.ts';
 
 export interface Running {
   readonly app: App;
@@ -77,7 +79,7 @@ const CUT_CONNECTIONS_AFTER_MS = 2000;
  */
 export async function runRelay(config: Config, platform: Platform, opts: RelayOptions = {}): Promise<Running> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const gate = startGate();
+  const gate = startGate(VERSION);
   const listener = await platform.listen(gate.fetch, config.listen.host, config.listen.port);
   const listenMs = performance.now();
   logger.info(
@@ -97,8 +99,8 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
   let http: OutboundHttp | undefined;
   let app: App | undefined;
   try {
-    const [{ createApp }, openDatabase, client] = await Promise.all([import('../app.ts'), platform.loadSqlite(), platform.createHttpClient()]);
-    http = client;
+    const [{ createApp }, openDatabase] = await Promise.all([import('../app.ts'), platform.loadSqlite()]);
+    http = await platform.createHttpClient();
     app = createApp(config, {
       openDatabase,
       http: http.client,
@@ -111,10 +113,12 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
     app.listening({ host: config.listen.host, port: listener.port });
     await app.start();
   } catch (e) {
+    logger.error({ err: coerceError(e).message }, 'could not start; stopping');
     gate.fail('see its log');
     await closeListener(listener);
     await app?.stop();
     await http?.close();
+    logger.flush?.();
     throw e;
   }
   const started = app;
@@ -166,7 +170,8 @@ export function reloadRelay(app: App, load: (() => Config) | undefined, logger: 
   try {
     result = app.reload(next);
   } catch (e) {
-    logger.error({ err: coerceError(e).message }, 'reload failed; keeping the running configuration');
+    // Building a method's channel failed: its text may quote a setting, so the new file's secrets are cut out.
+    logger.error({ err: redact(coerceError(e).message, secretsIn(next)) }, 'reload failed; keeping the running configuration');
     return false;
   }
   logger.info({ methods: result.methods, routes: next.routes.length, sources: next.sources.length }, 'configuration reloaded');
@@ -175,11 +180,6 @@ export function reloadRelay(app: App, load: (() => Config) | undefined, logger: 
   }
   app.dispatcher.nudge();
   return true;
-}
-
-/** SIGHUP reloads the configuration (and never stops the relay). */
-export function reloadOnHangup(platform: Platform, reload: () => void): void {
-  platform.onReloadSignal(reload);
 }
 
 /** SIGTERM/SIGINT: graceful stop, then exit; a second signal exits at once. */

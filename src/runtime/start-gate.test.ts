@@ -5,7 +5,7 @@ import { startGate } from './start-gate.ts';
 const req = (path: string) => new Request(`http://127.0.0.1${path}`);
 
 test('requests that arrive before the app is ready wait for it, then go to it; later ones go straight there', async () => {
-  const gate = startGate();
+  const gate = startGate('1.2.3');
   const seen: string[] = [];
   const early = gate.fetch(req('/early'));
   let settled = false;
@@ -22,7 +22,7 @@ test('requests that arrive before the app is ready wait for it, then go to it; l
 });
 
 test('if the app cannot start, waiting and later requests get 503 unavailable with Retry-After', async () => {
-  const gate = startGate();
+  const gate = startGate('1.2.3');
   const early = gate.fetch(req('/v1/alarms'));
   gate.fail('see its log');
   for (const res of [await early, await gate.fetch(req('/healthz'))]) {
@@ -30,4 +30,16 @@ test('if the app cannot start, waiting and later requests get 503 unavailable wi
     assert.equal(res.headers.get('retry-after'), '5');
     assert.deepEqual(await res.json(), { error: 'tocsin could not start: see its log', code: 'unavailable' });
   }
+});
+
+test('while the app is built, /healthz answers at once and /readyz says starting', async () => {
+  const gate = startGate('1.2.3');
+  const health = await gate.fetch(req('/healthz'));
+  assert.equal(health.status, 200);
+  assert.deepEqual(await health.json(), { status: 'ok', version: '1.2.3' });
+  const ready = await gate.fetch(req('/readyz'));
+  assert.equal(ready.status, 503);
+  assert.deepEqual(await ready.json(), { status: 'not ready', error: 'starting' });
+  gate.open(() => new Response('app'));
+  assert.equal(await (await gate.fetch(req('/healthz'))).text(), 'app', 'the app answers once it is there');
 });

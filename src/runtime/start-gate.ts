@@ -2,7 +2,9 @@
  * @module runtime/start-gate
  * The HTTP handler the listener gets before the app exists: the relay listens first and builds the app
  * (database, migrations, statements) right after, so requests that arrive in between wait for it. If the
- * app cannot be built, they get 503 `unavailable` with Retry-After: nothing was accepted.
+ * app cannot be built, they get 503 `unavailable` with Retry-After: nothing was accepted. Meanwhile
+ * /healthz answers at once (the process is alive, even through a long migration) and /readyz says
+ * `starting`.
  */
 import type { FetchHandler } from './platform.ts';
 
@@ -14,14 +16,21 @@ export interface StartGate {
   fail(reason: string): void;
 }
 
-export function startGate(): StartGate {
+export function startGate(version: string): StartGate {
   let handler: FetchHandler | undefined;
   let settle: (h: FetchHandler) => void = () => {};
   const ready = new Promise<FetchHandler>((r) => (settle = r));
   const unavailable = (reason: string): FetchHandler => () =>
     Response.json({ error: `tocsin could not start: ${reason}`, code: 'unavailable' }, { status: 503, headers: { 'retry-after': '5' } });
+  const starting = (req: Request): Response | undefined => {
+    const path = new URL(req.url).pathname;
+    if (req.method !== 'GET') return undefined;
+    if (path === '/healthz') return Response.json({ status: 'ok', version });
+    if (path === '/readyz') return Response.json({ status: 'not ready', error: 'starting' }, { status: 503 });
+    return undefined;
+  };
   return {
-    fetch: (req) => (handler ? handler(req) : ready.then((h) => h(req))),
+    fetch: (req) => (handler ? handler(req) : (starting(req) ?? ready.then((h) => h(req)))),
     open(h) {
       handler = h;
       settle(h);

@@ -778,3 +778,15 @@ test('notifications for a method removed from the config are kept and reported o
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('the app knows where a local client reaches its listener (a wildcard host becomes loopback)', async () => {
+  await withHarness('', async (h) => {
+    assert.equal(h.app.address, undefined, 'not before it listens');
+    h.app.listening({ host: '0.0.0.0', port: 9095 });
+    assert.deepEqual(h.app.address, { host: '127.0.0.1', port: 9095 });
+    h.app.listening({ host: '::', port: 9096 });
+    assert.deepEqual(h.app.address, { host: '::1', port: 9096 });
+    h.app.listening({ host: '10.1.2.3', port: 9097 });
+    assert.deepEqual(h.app.address, { host: '10.1.2.3', port: 9097 });
+  });
+});

@@ -1,18 +1,21 @@
 /**
  * Startup does nothing before listening that grows with the backlog: the listener comes up first (the
  * `tocsin listening` line), then the app is built (`tocsin ready`), and only then is the backlog counted
- * and reported. Checked by the order of the log lines on every target, with a backlog in the database.
+ * and reported. Checked by the order of the log lines on every target, with a backlog in the database;
+ * and a database the app cannot use stops the relay after it listened, with the reason logged.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPragmas } from '../../src/outbox/db.ts';
 import { migrate } from '../../src/outbox/migrate.ts';
 import { OutboxStore } from '../../src/outbox/store.ts';
 import { openNodeSqlite } from '../../src/runtime/sqlite-node.ts';
-import { freePort, RELAY_TARGETS, sinkRelayConfig, startRelay, type RelayProcess } from './relay-process.ts';
+import { freePort, RELAY_TARGETS, relayCommand, sinkRelayConfig, startRelay, type RelayProcess } from './relay-process.ts';
 import { startWebhookSink } from './webhook-sink.ts';
 
 const BACKLOG = 2000;
@@ -66,4 +69,35 @@ for (const target of RELAY_TARGETS) {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+}
+
+for (const target of RELAY_TARGETS) {
+  test(`${target}: a database that cannot be used stops the relay after listening: logged, exit 1`, { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), `tocsin-startfail-${target}-`));
+    try {
+      // A database written by a newer tocsin (a migration this one does not know).
+      const o = openNodeSqlite(join(dataDir, 'tocsin.db'));
+      migrate(o.db, Date.now());
+      o.db.run(sql`INSERT INTO tocsin_migrations (id, tag, applied_at) VALUES (999, 'from_the_future', 0)`);
+      o.close();
+      const cmd = relayCommand(target, writeConfig(dataDir), dataDir);
+      const child = spawn(cmd.file, cmd.args, { cwd: cmd.cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      assert.equal(code, 1, stderr);
+      const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(lines.some((l) => l.msg === 'tocsin listening'), stderr);
+      const failed = lines.find((l) => l.msg === 'could not start; stopping');
+      assert.match(String(failed?.err), /database schema version 999 is newer than this tocsin/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+}
+
+function writeConfig(dataDir: string): string {
+  const file = join(dataDir, 'tocsin.yaml');
+  writeFileSync(file, `listen: 127.0.0.1:0\ndata_dir: ${JSON.stringify(dataDir)}\n`);
+  return file;
 }
