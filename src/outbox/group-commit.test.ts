@@ -95,7 +95,7 @@ test('a job resolves only after the COMMIT: afterCommit runs first, and another 
   assert.deepEqual(events, ['run x', 'run y', 'after x', 'after y', 'resolved x', 'resolved y']);
 });
 
-test('a job that throws fails alone: its neighbours commit, each in a transaction of its own', async () => {
+test('a job that throws fails alone: its neighbours commit (the batch is retried in halves)', async () => {
   const { store, connect } = openStore();
   const reader = new OutboxStore(connect().db);
   const { gc, commits } = committer(store);
@@ -113,8 +113,8 @@ test('a job that throws fails alone: its neighbours commit, each in a transactio
   ]);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
   assert.equal((results[1] as PromiseRejectedResult).reason, boom);
-  assert.equal(runs, 2, 'the poison job ran once in the batch and once alone');
-  assert.deepEqual(commits, [1, 1], 'the neighbours committed one by one');
+  assert.equal(runs, 3, 'the poison job ran in the batch, in its half, and alone');
+  assert.deepEqual(commits, [1, 1], 'the neighbours committed in their halves');
   assert.deepEqual(after, ['ok1', 'ok2']);
   assert.equal(reader.queries.getAlarm('bad'), undefined, 'the poison job rolled back');
   for (const id of ['ok1', 'ok2']) assert.equal(reader.queries.getAlarm(id)?.id, id);
@@ -123,6 +123,25 @@ test('a job that throws fails alone: its neighbours commit, each in a transactio
   // The committer keeps grouping: the next batch is one commit again.
   assert.deepEqual(await Promise.all([gc.submit(enqueueWork(store, 'l1')), gc.submit(enqueueWork(store, 'l2'))]), ['l1', 'l2']);
   assert.deepEqual(commits, [1, 1, 2]);
+});
+
+test('one poison job among many costs a few transactions, not one per job', async () => {
+  const { store } = openStore();
+  const { gc, commits } = committer(store);
+  const jobs = ids(64).map((id) =>
+    gc.submit(
+      id === 'a37'
+        ? () => {
+            throw new Error('poison');
+          }
+        : enqueueWork(store, id),
+    ),
+  );
+  const results = await Promise.allSettled(jobs);
+  assert.deepEqual(results.map((r, i) => (r.status === 'rejected' ? i : -1)).filter((i) => i >= 0), [37]);
+  assert.equal(commits.reduce((a, b) => a + b, 0), 63, 'every other job committed');
+  assert.ok(commits.length <= 6, `63 jobs in ${commits.length} commits (log2 64 = 6 at most)`);
+  assert.equal(store.queries.countsByState().pending, 63);
 });
 
 test('a real SQLite error in one job (duplicate key) fails that job only', async () => {

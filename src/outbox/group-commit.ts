@@ -4,9 +4,10 @@
  * A caller is told "committed" only after the COMMIT returned.
  *
  * A job that throws must not fail its neighbours (a poison message from Kafka would turn other requests
- * into 503s): the batch is rolled back and every job is run again in a transaction of its own, so the
- * poison job rejects with its error and the others commit. Jobs must therefore be re-runnable: only the
- * result of the run that committed counts. If the COMMIT itself fails (disk full), every job rejects.
+ * into 503s): the batch is rolled back and run again in halves, and so on down to the job alone, so the
+ * poison job rejects with its error and the others commit (k poison jobs in a batch of n cost about
+ * 2k·log2(n) extra transactions, not n). Jobs must therefore be re-runnable: only the result of the run
+ * that committed counts. If the COMMIT itself fails (disk full), every job rejects.
  */
 import { coerceError } from '../lib/errors.ts';
 
@@ -47,6 +48,11 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
     const jobs = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
     if (jobs === queue) queue = [];
     if (queue.length > 0) arm();
+    run(jobs);
+  };
+
+  /** One transaction for the jobs; if one of them throws, each half again (a lone job rejects). */
+  const run = (jobs: Job[]) => {
     const t0 = now();
     const results: unknown[] = [];
     let jobFailed = false;
@@ -62,29 +68,18 @@ export function createGroupCommitter(opts: GroupCommitOptions): GroupCommitter {
         }
       });
     } catch (e) {
-      if (jobFailed && jobs.length > 1) return isolate(jobs);
+      if (jobFailed && jobs.length > 1) {
+        const half = Math.ceil(jobs.length / 2);
+        run(jobs.slice(0, half));
+        run(jobs.slice(half));
+        return;
+      }
       const err = coerceError(e);
       for (const job of jobs) job.reject(err);
       settled(jobs.length);
       return;
     }
     committed(jobs, results, t0);
-  };
-
-  /** One transaction per job: only the jobs that fail on their own reject. */
-  const isolate = (jobs: Job[]) => {
-    for (const job of jobs) {
-      const t0 = now();
-      let result: unknown;
-      try {
-        result = opts.transaction(() => job.run());
-      } catch (e) {
-        job.reject(coerceError(e));
-        settled(1);
-        continue;
-      }
-      committed([job], [result], t0);
-    }
   };
 
   const committed = (jobs: Job[], results: unknown[], t0: number) => {
