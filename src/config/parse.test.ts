@@ -327,14 +327,7 @@ test('format options: ingest.formats.<name>, validated by the format; zeebe_seve
   assert.deepEqual(parseConfig('ingest: { formats: { zeebe: { severity: critical } } }', {}, noFiles).ingest.formats.zeebe, { severity: 'critical' });
   assert.deepEqual(parseConfig('ingest: { zeebe_severity: warning }', {}, noFiles).ingest.formats.zeebe, { severity: 'warning' });
   assert.deepEqual(parseConfig('ingest: { formats: }', {}, noFiles).ingest.formats, { generic: {}, zeebe: { severity: 'error' } });
-  const issues = (yaml: string) => {
-    try {
-      parseConfig(yaml, {}, noFiles);
-    } catch (e) {
-      return (e as ConfigError).issues;
-    }
-    return [];
-  };
+  const issues = (yaml: string) => issuesOf(yaml);
   assert.deepEqual(issues('ingest: { formats: { zeebe: { severity: loud } } }'), [
     'ingest.formats.zeebe.severity: must be one of: critical, error, warning, info',
   ]);
@@ -352,14 +345,7 @@ test('every method type comes from the channel registry; each method keeps its t
 });
 
 test('hostile method and format values are clear errors, never a crash or a silent drop', () => {
-  const issues = (yaml: string) => {
-    try {
-      parseConfig(yaml, {}, noFiles);
-    } catch (e) {
-      return (e as ConfigError).issues;
-    }
-    return [];
-  };
+  const issues = (yaml: string) => issuesOf(yaml);
   assert.deepEqual(issues('methods: { h: { type: webhook, url: "http://x/", headers: { __proto__: evil } } }'), [
     'methods.h.headers.__proto__: is a reserved name and cannot be a header',
   ]);
