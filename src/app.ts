@@ -172,14 +172,33 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox): App {
     idempotencyTtlMs: () => live.config.ingest.idempotencyTtlMs,
     onReleased: () => dispatcher.nudge(),
   });
+  let delivering = true;
+  let ingesting = true;
   const services: Service[] = [
     housekeeping,
-    { name: 'dispatcher', start: () => dispatcher.start(), stop: () => dispatcher.stop(config.delivery.shutdownGraceMs) },
+    {
+      name: 'dispatcher',
+      start: () => dispatcher.start(),
+      stop() {
+        delivering = false;
+        return dispatcher.stop(config.delivery.shutdownGraceMs);
+      },
+      ready: () => (delivering ? undefined : 'stopped'),
+    },
     // Stopped first: every request that will get a 2xx is durable before deliveries drain.
-    { name: 'ingest', start: () => {}, stop: () => committer.drain() },
+    {
+      name: 'ingest',
+      start: () => {},
+      stop() {
+        ingesting = false;
+        return committer.drain();
+      },
+      ready: () => (ingesting ? undefined : 'stopped'),
+    },
   ];
 
   const readiness = new Readiness();
+  for (const s of services) if (s.ready) readiness.add(s.name, s.ready);
   readiness.add('database', () => {
     if (closed) return 'shutting down';
     const v = schemaVersion(outbox.main.db);

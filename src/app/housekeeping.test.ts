@@ -39,11 +39,14 @@ function setup() {
 
 test('nothing runs at start itself; just after it the backlog is counted in one scan and orphans are reported', () => {
   const env = setup();
+  assert.equal(env.service.ready?.(), undefined);
   env.service.start();
+  assert.equal(env.service.ready?.(), 'counting the undelivered notifications', 'not ready until counted: max_pending needs the count');
   assert.equal(env.store.pendingCount, 0, 'not counted inside start()');
   assert.equal(env.logs.length, 0);
   env.clock.advance(0);
   assert.equal(env.store.pendingCount, 5);
+  assert.equal(env.service.ready?.(), undefined);
   const orphan = env.logs.find((l) => l.level === 'error');
   assert.deepEqual(orphan?.fields, { method: 'gone', undelivered: 2 });
   assert.deepEqual(env.logs.find((l) => l.level === 'info')?.fields, { undelivered: 5 });

@@ -68,9 +68,13 @@ export function housekeepingService(deps: HousekeepingDeps): Service {
       deps.onReleased();
     }
   });
+  let started = false;
   return {
     name: 'housekeeping',
+    // Until the backlog is counted, max_pending cannot be enforced.
+    ready: () => (started && !counted ? 'counting the undelivered notifications' : undefined),
     start() {
+      started = true;
       timers.push(
         deps.scheduler.after(0, () => {
           survey();

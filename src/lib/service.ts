@@ -8,6 +8,8 @@ export interface Service {
   start(): void | Promise<void>;
   /** Finishes or hands back its work; resolves when stopped. */
   stop(): void | Promise<void>;
+  /** Its readiness check for /readyz (named after the service): undefined when ready, else the reason. */
+  readonly ready?: () => string | undefined;
 }
 
 export interface ServiceLog {

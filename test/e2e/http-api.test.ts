@@ -546,6 +546,7 @@ test('healthz, readyz (503 after stop), alarm lookup with notification states, 4
     const ready = await h.get('/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
+    assert.deepEqual(ready.json.checks, { housekeeping: 'ok', dispatcher: 'ok', ingest: 'ok', database: 'ok' }, 'every service contributes its check');
 
     const { alarmIds, notificationIds } = assertAccepted(await h.post('/v1/alarms', { name: 'Look', summary: 'here' }), 1);
     const pending = await h.get(`/v1/alarms/${alarmIds[0]}`);
@@ -582,6 +583,8 @@ test('healthz, readyz (503 after stop), alarm lookup with notification states, 4
     const stopped = await h.get('/readyz');
     assert.equal(stopped.status, 503);
     assert.equal(stopped.json.status, 'not ready');
+    assert.deepEqual(stopped.json.checks, { housekeeping: 'ok', dispatcher: 'stopped', ingest: 'stopped', database: 'shutting down' });
+    assert.equal(stopped.json.error, 'dispatcher: stopped');
     assert.equal((await h.get('/healthz')).status, 200, 'healthz is liveness only');
   });
 });
