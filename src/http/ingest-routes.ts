@@ -59,7 +59,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
           sourceIsAuthenticated: authSource !== undefined,
           now: deps.now(),
           header: (name) => c.req.header(name),
-          params: c.req.param() as Record<string, string>,
+          param: (name) => c.req.param(name),
           hash: deps.hash,
         };
         try {

@@ -15,8 +15,8 @@ export interface ParseContext {
   readonly now: number;
   /** A request header, case-insensitive (CloudEvents binary mode reads `ce-*`). */
   header(name: string): string | undefined;
-  /** Path parameters of the route (`/v1/x/:name` → { name }); empty when there are none. */
-  readonly params: Readonly<Record<string, string>>;
+  /** A path parameter of the route (`/v1/x/:name` → param('name')); undefined when there is none. */
+  param(name: string): string | undefined;
   /** Hex digest used for dedup keys. */
   readonly hash: (text: string) => string;
 }

@@ -11,7 +11,7 @@ import * as z from 'zod';
 const ZEEBE_RECORD = readFileSync(new URL('../../test/fixtures/zeebe/incident-alerter-readme-created-0.22.json', import.meta.url), 'utf8');
 
 const ctx = (over: Partial<ParseContext> = {}): ParseContext => ({
-  source: 'test', sourceIsAuthenticated: false, now: 1_700_000_000_000, header: () => undefined, params: {}, hash: sha256Hex, ...over,
+  source: 'test', sourceIsAuthenticated: false, now: 1_700_000_000_000, header: () => undefined, param: () => undefined, hash: sha256Hex, ...over,
 });
 
 test('every format has a unique name and path, and options that parse from nothing', () => {
@@ -46,10 +46,10 @@ test('the parse context carries headers, path parameters and the time of arrival
   const echo: IngestFormat = defineFormat({
     name: 'echo', path: '/v1/echo/:name', defaultSource: 'echo', options: z.strictObject({}),
     parse: (_body, c) => {
-      seen.push([c.header('ce-type'), c.params.name, c.now]);
+      seen.push([c.header('ce-type'), c.param('name'), c.now]);
       return { kind: 'ignored', reason: 'test' };
     },
   });
-  parseRequest(echo, '{}', ctx({ header: (n) => (n === 'ce-type' ? 'com.example.alert' : undefined), params: { name: 'x' } }), {}, 1);
+  parseRequest(echo, '{}', ctx({ header: (n) => (n === 'ce-type' ? 'com.example.alert' : undefined), param: (n) => (n === 'name' ? 'x' : undefined) }), {}, 1);
   assert.deepEqual(seen, [['com.example.alert', 'x', 1_700_000_000_000]]);
 });
