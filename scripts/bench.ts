@@ -13,14 +13,14 @@
  *          --synchronous FULL|NORMAL --startup-runs N --startup-backlog N --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BINARY, DENO_BINARY, relayCommand as targetCommand } from '../test/e2e/relay-process.ts';
+import { ask, cpuMs, forkTs, freePort, now, peakRssMiB, percentile, r2, root, rssMiB, seedBacklog, sleep } from './bench/common.ts';
+import type { LoadResult, SinkStats } from './bench/protocol.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -45,55 +45,6 @@ if (!(TARGETS as readonly string[]).includes(opt.target!)) {
 }
 const target = opt.target as Target;
 const num = (k: keyof typeof opt) => Number(opt[k]);
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const root = new URL('..', import.meta.url).pathname;
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-const r2 = (x: number) => Math.round(x * 100) / 100;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function forkTs(file: string): Promise<{ child: ChildProcess; first: Record<string, unknown> }> {
-  const child = fork(join(root, file), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, first: m as Record<string, unknown> }));
-    child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
-  });
-}
-
-function ask<T>(child: ChildProcess, msg: unknown): Promise<T> {
-  return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m as T));
-    child.send(msg as object);
-  });
-}
-
-interface SinkStats { count: number; unique: number; lastAt: number; e2e: number[] }
-interface LoadResult { sent: number; ok: number; failed: number; elapsedMs: number; ack: number[] }
-
-/** CPU time (user + system) the process has used so far, in ms (Linux: /proc/PID/stat, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return r2(kb / 1024);
-}
 
 const BUN = join(root, 'node_modules', '.bin', 'bun');
 
@@ -173,23 +124,6 @@ async function zeroConfigOnce(cwd: string): Promise<StartupSample> {
   return startupWith({ file: cmd.file, args: [...args, '--listen', `127.0.0.1:${await freePort()}`], cwd });
 }
 
-/** Fills the (migrated) database in dataDir with `n` pending notifications of a method the startup config lacks. */
-function seedBacklog(dataDir: string, n: number): void {
-  const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string) => {
-    exec(sql: string): void;
-    close(): void;
-  };
-  const db = new Database(join(dataDir, 'tocsin.db'));
-  db.exec(`BEGIN;
-    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
-    INSERT INTO alarms (id, source, name, severity, status, labels, annotations, occurred_at, received_at, dedup_key, routed_to)
-      SELECT 'alm_backlog_' || i, 'bench', 'Backlog', 'info', 'firing', '{}', '{}', 1, 1, 'k' || i, 1 FROM n;
-    INSERT INTO notifications (id, alarm_id, method, state, attempts, created_at, next_attempt_at)
-      SELECT 'ntf' || substr(id, 4), id, 'parked', 'pending', 0, 1, 1 FROM alarms WHERE source = 'bench';
-    COMMIT;`);
-  db.close();
-}
-
 const stats = (xs: number[]) => ({ median_ms: r2(percentile(xs, 50)), min_ms: r2(Math.min(...xs)), max_ms: r2(Math.max(...xs)) });
 
 async function measureStartup(dir: string, runs: number, backlog: number) {
@@ -211,7 +145,7 @@ async function measureStartup(dir: string, runs: number, backlog: number) {
   if (backlog > 0) {
     const bdir = join(dir, 'startup-backlog');
     await startupOnce(bdir);
-    seedBacklog(bdir, backlog);
+    seedBacklog(bdir, backlog, { method: 'parked' }); // a method the startup config lacks
     const samples: StartupSample[] = [];
     for (let i = 0; i < Math.min(runs, 7); i++) samples.push(await startupOnce(bdir));
     withBacklog = {
@@ -236,11 +170,6 @@ async function measureStartup(dir: string, runs: number, backlog: number) {
     },
     ...(withBacklog ? { with_backlog: withBacklog } : {}),
   };
-}
-
-function idleRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return r2(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
 }
 
 async function main() {
@@ -296,7 +225,7 @@ async function main() {
       }
     }
     await sleep(200);
-    const rssIdle = idleRssMiB(relay.pid!);
+    const rssIdle = rssMiB(relay.pid!);
     const { child: load } = await forkTs('scripts/bench/load.ts');
     let expected = 0;
 
