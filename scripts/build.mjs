@@ -19,7 +19,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
 
 /** Modules imported with import(): each starts a chunk of its own (see src/main.ts, src/serve.ts, src/runtime/relay.ts). */
-const LAZY = ['src/serve.ts', 'src/config/load.ts', 'src/app.ts'];
+const LAZY = ['src/serve.ts', 'src/config/load.ts', 'src/app.ts', 'src/runtime/threads.ts'];
+/** Started as threads (see src/runtime/threads.ts). */
+const THREADS = ['src/runtime/delivery-worker.ts'];
 
 /** Our name → Bun's --target and the output file. */
 export const TARGETS = {
@@ -46,7 +48,7 @@ export function build(target = 'linux-x64') {
   const out = join(ROOT, t.out);
   mkdirSync(dirname(out), { recursive: true });
   const args = [
-    'build', 'src/main.ts', ...LAZY,
+    'build', 'src/main.ts', ...LAZY, ...THREADS,
     '--compile', '--splitting', `--target=${t.bun}`,
     '--minify', '--bytecode', '--format=esm',
     '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig',

@@ -3,7 +3,8 @@
 //  1. builds dist/tocsin (the end-to-end tests run it) when a selected test needs it;
 //  2. runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx);
 //  3. runs the runtime-portable suites again on Bun and on Deno: the outbox repository and the SQLite
-//     adapter (so every SQLite driver is tested: bun:sqlite, node:sqlite) and the outbound HTTP client
+//     adapter (so every SQLite driver is tested: bun:sqlite, node:sqlite), the write lock shared by two
+//     threads (Atomics on each runtime), and the outbound HTTP client
 //     contract (their fetch);
 //     both runtimes come from node_modules (bun; @deno/linux-x64-glibc, or $DENO).
 // Extra arguments are file filters: `npm test -- outbox` runs the files whose path contains "outbox".
@@ -16,7 +17,7 @@ import { build } from './build.mjs';
 const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
 
 /** Run on every runtime, not only on Node. */
-const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts'];
+const ALL_RUNTIMES = ['src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/outbox/shared-ledger.test.ts', 'src/outbox/write-lock.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts'];
 /** These start dist/tocsin. */
 const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts', 'test/e2e/startup.test.ts'];
 

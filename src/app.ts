@@ -17,10 +17,14 @@ import { Readiness } from './lib/readiness.ts';
 import { startAll, stopAll, type Service } from './lib/service.ts';
 import { applyPragmas, type OpenDatabase } from './outbox/db.ts';
 import { latestSchemaVersion, migrate, schemaVersion } from './outbox/migrate.ts';
-import { OutboxStore } from './outbox/store.ts';
+import { OutboxStore, type CommittedAlarm } from './outbox/store.ts';
+import { DELIVERY_THREAD_LOCK_ID, MAIN_THREAD_LOCK_ID, WriteLock } from './outbox/write-lock.ts';
 import { createGroupCommitter } from './outbox/group-commit.ts';
 import { createAcceptor, type Acceptor } from './ingest/accept.ts';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.ts';
+import type { DeliveryThreadInit, DeliveryView, ThreadHandle } from './dispatch/thread-protocol.ts';
+import { createDeliveryHost, type DeliveryHost } from './app/delivery-host.ts';
+import { sealForThread } from './lib/thread-data.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createHttpApp } from './http/server.ts';
@@ -42,6 +46,11 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Where the `log` channel prints one JSON line per notification (a promise settles once written). */
   readonly writeLine: (line: string) => void | Promise<void>;
+  /**
+   * Starts a delivery thread (runtime/threads). With it, and `delivery.thread` on, delivery runs there on
+   * its own connection; without it (tests), the dispatcher runs on this thread.
+   */
+  readonly deliveryThread?: (init: DeliveryThreadInit) => ThreadHandle;
 }
 
 export interface ListenAddress {
@@ -75,13 +84,31 @@ export function databaseFile(config: Config): string {
 
 interface Outbox {
   readonly main: OpenDatabase;
-  readonly delivery: OpenDatabase;
   readonly store: OutboxStore;
   close(): void;
 }
 
-/** Opens and migrates the database (two connections: see outbox/delivery); closes what it opened if that fails. */
-function openOutbox(config: Config, deps: AppDeps): Outbox {
+/** Does delivery run on a thread of its own? */
+function deliversOnThread(config: Config, deps: AppDeps): boolean {
+  return deps.deliveryThread !== undefined && config.delivery.thread;
+}
+
+/** The delivery connection's synchronous level: NORMAL at most (see outbox/delivery). */
+function deliverySynchronous(config: Config): 'OFF' | 'NORMAL' {
+  return config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL';
+}
+
+/**
+ * Opens and migrates the database; closes what it opened if that fails. Delivery bookkeeping gets a
+ * connection of its own: here, or on the delivery thread (which then also reads the alarms it claims).
+ */
+/** Shared with the delivery thread, if there is one: the write lock, and where committed alarms go. */
+interface ThreadLink {
+  readonly lock: WriteLock;
+  handOver?: (committed: readonly CommittedAlarm[]) => void;
+}
+
+function openOutbox(config: Config, deps: AppDeps, link: ThreadLink): Outbox {
   const { clock, logger } = deps;
   const main = deps.openDatabase(databaseFile(config));
   let delivery: OpenDatabase | undefined;
@@ -89,20 +116,21 @@ function openOutbox(config: Config, deps: AppDeps): Outbox {
     applyPragmas(main.db, config.database.synchronous);
     const applied = migrate(main.db, clock.now());
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    // Delivery bookkeeping gets its own connection at synchronous=NORMAL at most (see outbox/delivery).
-    delivery = deps.openDatabase(databaseFile(config));
-    applyPragmas(delivery.db, config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL');
-    const store = new OutboxStore(main.db, delivery.db);
+    const threaded = deliversOnThread(config, deps);
+    if (!threaded) {
+      delivery = deps.openDatabase(databaseFile(config));
+      applyPragmas(delivery.db, deliverySynchronous(config));
+    }
+    const store = new OutboxStore(main, delivery ?? main, threaded ? { lock: link.lock, handOver: (c) => link.handOver?.(c) } : {});
     // Bounded by the leases a previous process held (at most its delivery concurrency), not by the backlog.
     const released = store.delivery.releaseAllLeases(clock.now());
     if (released > 0) logger.warn({ released }, 'released leases left by a previous run; those notifications will be delivered again');
     const d = delivery;
     return {
       main,
-      delivery: d,
       store,
       close() {
-        d.close();
+        d?.close();
         main.close();
       },
     };
@@ -114,16 +142,18 @@ function openOutbox(config: Config, deps: AppDeps): Outbox {
 }
 
 export function createApp(config: Config, deps: AppDeps): App {
-  const outbox = openOutbox(config, deps);
+  const link: ThreadLink = { lock: new WriteLock(MAIN_THREAD_LOCK_ID) };
+  const outbox = openOutbox(config, deps, link);
   try {
-    return assemble(config, deps, outbox);
+    return assemble(config, deps, outbox, link);
   } catch (e) {
     outbox.close();
     throw e;
   }
 }
 
-function assemble(config: Config, deps: AppDeps, outbox: Outbox): App {
+function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLink): App {
+  const { lock } = link;
   const { clock, logger } = deps;
   const scheduler = deps.scheduler ?? systemScheduler;
   const { store } = outbox;
@@ -132,18 +162,51 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox): App {
   const live = new LiveConfig(config, { http: deps.http, clock, writeLine: deps.writeLine, ...(deps.mail && { mail: deps.mail }) });
   const metrics = createMetrics(() => store.pendingCount, logger);
 
-  const dispatcher = createDispatcher({
-    store,
-    channels: () => live.channels(),
-    settings: (method) => live.settings(method),
-    batchSize: config.delivery.batchSize,
-    pollIntervalMs: config.delivery.pollIntervalMs,
-    clock,
-    scheduler,
-    random: deps.random,
-    logger,
-    observer: metrics.delivery,
-  });
+  // The methods and delivery settings as the delivery thread needs them (secrets sealed for the trip).
+  const deliveryView = () =>
+    sealForThread({ methods: live.config.methods, delivery: live.config.delivery } satisfies DeliveryView, 'methods');
+  const host: DeliveryHost | undefined = deliversOnThread(config, deps)
+    ? createDeliveryHost({
+        spawn: deps.deliveryThread!,
+        init: () => ({
+          databaseFile: databaseFile(config),
+          synchronous: deliverySynchronous(config),
+          batchSize: config.delivery.batchSize,
+          pollIntervalMs: config.delivery.pollIntervalMs,
+          writeLock: lock.buffer,
+          view: deliveryView(),
+        }),
+        settled: (n) => store.noteSettled(n),
+        releaseLeases: () => {
+          // A thread that died holding the write lock cannot release it.
+          lock.forceRelease(DELIVERY_THREAD_LOCK_ID);
+          return store.delivery.releaseAllLeases(clock.now());
+        },
+        observer: metrics.delivery,
+        writeLine: deps.writeLine,
+        scheduler,
+        logger,
+      })
+    : undefined;
+  if (host) {
+    // Fails now, not in the thread, if a method's settings cannot cross to it.
+    deliveryView();
+    link.handOver = (committed) => host.handOver(committed);
+  }
+  const dispatcher: Dispatcher =
+    host ??
+    createDispatcher({
+      ledger: store.delivery,
+      channels: () => live.channels(),
+      settings: (method) => live.settings(method),
+      batchSize: config.delivery.batchSize,
+      pollIntervalMs: config.delivery.pollIntervalMs,
+      clock,
+      scheduler,
+      random: deps.random,
+      logger,
+      observer: metrics.delivery,
+    });
 
   const committer = createGroupCommitter({
     transaction: (fn) => store.enqueue.transaction(fn),
@@ -183,7 +246,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox): App {
         delivering = false;
         return dispatcher.stop(config.delivery.shutdownGraceMs);
       },
-      ready: () => (delivering ? undefined : 'stopped'),
+      ready: () => (!delivering ? 'stopped' : host ? host.ready() : undefined),
     },
     // Stopped first: every request that will get a 2xx is durable before deliveries drain.
     {
@@ -242,7 +305,11 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox): App {
         closed = true;
         outbox.close();
       })()),
-    reload: (next) => live.reload(next),
+    reload(next) {
+      const result = live.reload(next);
+      host?.reload(deliveryView());
+      return result;
+    },
     listening(a) {
       // A listener on every address is reached locally through loopback (the canary posts to it).
       const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' || a.host === '[::]' ? '::1' : a.host;

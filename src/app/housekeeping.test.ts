@@ -17,7 +17,7 @@ function setup() {
   applyPragmas(o.db, 'NORMAL');
   migrate(o.db, 0);
   const clock = new FakeClock(1_000_000);
-  const store = new OutboxStore(o.db);
+  const store = new OutboxStore(o);
   // A backlog left by a previous run: 3 for a configured method, 2 for one that is gone.
   store.enqueue.transaction(() => {
     for (const [i, method] of ['hook', 'hook', 'hook', 'gone', 'gone'].entries()) {

@@ -31,6 +31,7 @@ const RESTART_ONLY: readonly [string, (c: Config) => unknown][] = [
   ['delivery.batch_size', (c) => c.delivery.batchSize],
   ['delivery.poll_interval', (c) => c.delivery.pollIntervalMs],
   ['delivery.shutdown_grace', (c) => c.delivery.shutdownGraceMs],
+  ['delivery.thread', (c) => c.delivery.thread],
 ];
 
 /** Text of a config part for comparison only, never printed (secrets compare by value; matchers by pattern). */

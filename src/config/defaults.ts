@@ -8,7 +8,7 @@ import { deepFreeze } from '../lib/freeze.ts';
 import type { Config, DeliverySettings } from './types.ts';
 
 const RETRY: DeliverySettings = Object.freeze({
-  concurrency: 16,
+  concurrency: 64,
   timeoutMs: 10_000,
   maxAttempts: 20,
   maxAgeMs: 86_400_000,
@@ -32,7 +32,7 @@ const DEFAULT_CONFIG: Config = deepFreeze({
     formats: { generic: {}, zeebe: { severity: 'error' } },
   },
   database: { synchronous: 'FULL', retentionMs: 604_800_000 },
-  delivery: { ...RETRY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000 },
+  delivery: { ...RETRY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
 });
 
 /** The configuration of an empty document. */

@@ -64,7 +64,7 @@ database:
   synchronous: FULL
   retention: 7d
 delivery:
-  concurrency: 16
+  concurrency: 64
   timeout: 10s
   max_attempts: 20
   max_age: 24h
@@ -74,12 +74,13 @@ delivery:
   batch_size: 256
   poll_interval: 1s
   shutdown_grace: 10s
+  thread: true
 `;
 const EXAMPLE_ENV = { ZEEBE_TOKEN: 'zeebe-token-123', HOOK_KEY: 'hookkey-000', HOOK_SECRET: SECRET };
 const parseExample = () => parseConfig(EXAMPLE, EXAMPLE_ENV, readTextFile);
 
 const DEFAULT_DELIVERY = {
-  concurrency: 16, timeoutMs: 10_000, maxAttempts: 20, maxAgeMs: 86_400_000,
+  concurrency: 64, timeoutMs: 10_000, maxAttempts: 20, maxAgeMs: 86_400_000,
   backoffBaseMs: 1000, backoffCapMs: 600_000, retryAfterCapMs: 3_600_000,
 };
 
@@ -93,7 +94,7 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     routes: [{ match: { labels: {} }, methods: ['log'], continue: false }],
     ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, formats: { generic: {}, zeebe: { severity: 'error' } } },
     database: { synchronous: 'FULL', retentionMs: 604_800_000 },
-    delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000 },
+    delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
   };
   assert.deepEqual(defaultConfig(), expected);
   for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\n']) {

@@ -175,6 +175,7 @@ function build(raw: RawConfig, secrets: Secrets, issues: Issues): Config {
     batchSize: d.batch_size,
     pollIntervalMs: d.poll_interval,
     shutdownGraceMs: d.shutdown_grace,
+    thread: d.thread,
   };
   checkBackoff(['delivery'], delivery, issues);
 

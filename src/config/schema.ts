@@ -168,7 +168,7 @@ export const rawConfigSchema = z.strictObject({
   ),
   delivery: section(
     z.strictObject({
-      concurrency: int(1).prefault(16),
+      concurrency: int(1).prefault(64),
       timeout: duration({ positive: true, timer: true }).prefault('10s'),
       max_attempts: int(1).prefault(20),
       max_age: duration().prefault('24h'),
@@ -178,6 +178,7 @@ export const rawConfigSchema = z.strictObject({
       batch_size: int(1).prefault(256),
       poll_interval: duration({ positive: true, timer: true }).prefault('1s'),
       shutdown_grace: duration({ timer: true }).prefault('10s'),
+      thread: z.boolean({ error: 'must be true or false' }).prefault(true),
     }).prefault({}),
   ),
 });

@@ -77,5 +77,7 @@ export interface Config {
     readonly batchSize: number;
     readonly pollIntervalMs: number;
     readonly shutdownGraceMs: number;
+    /** Deliver on a thread of its own (when the runtime can start one). */
+    readonly thread: boolean;
   };
 }

@@ -9,6 +9,7 @@ import { applyPragmas, type OpenDatabase } from '../outbox/db.ts';
 import { migrate } from '../outbox/migrate.ts';
 import { OutboxStore } from '../outbox/store.ts';
 import { createDispatcher, type DeliveryObserver, type Dispatcher } from './dispatcher.ts';
+import { INITIAL_LIMIT } from './limit.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { Channel } from '../channels/types.ts';
 import type { DeliverySettings } from '../config/types.ts';
@@ -82,7 +83,7 @@ for (const kind of ['file', 'memory'] as const) {
     });
     applyPragmas(o.db, 'NORMAL');
     migrate(o.db, 0);
-    return new OutboxStore(o.db);
+    return new OutboxStore(o);
   }
 
   function setup(opts: { channels: FakeChannel[]; settings?: Partial<DeliverySettings>; perMethod?: Record<string, Partial<DeliverySettings>>; random?: number; batchSize?: number }) {
@@ -95,7 +96,7 @@ for (const kind of ['file', 'memory'] as const) {
     };
     const channels = new Map<string, Channel>(opts.channels.map((c) => [c.method, c]));
     const dispatcher: Dispatcher = createDispatcher({
-      store,
+      ledger: store.delivery,
       channels: () => channels,
       settings: (m) => ({ ...SETTINGS, ...opts.settings, ...opts.perMethod?.[m] }),
       batchSize: opts.batchSize ?? 100,
@@ -146,10 +147,13 @@ for (const kind of ['file', 'memory'] as const) {
       }));
       const env = setup({ channels: [ch], settings: { concurrency: 32 } });
       for (let i = 0; i < 32; i++) env.enqueue(`w${i}`);
-      await env.round();
+      // Rounds until all went: the in-flight limit starts low and grows with each round that succeeds.
+      for (let i = 0; i < 10 && ch.calls.length < 32; i++) await env.round();
       await new Promise((r) => setImmediate(r));
       assert.equal(ch.calls.length, 32);
-      assert.equal(new Set(ch.calls.map((c) => c.signal)).size, 1, 'one signal for the batch');
+      const perSignal = new Map<AbortSignal, number>();
+      for (const c of ch.calls) perSignal.set(c.signal, (perSignal.get(c.signal) ?? 0) + 1);
+      assert.ok(Math.max(...perSignal.values()) > 10, 'a batch larger than the default listener limit shared one signal');
       assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
     });
 
@@ -361,6 +365,32 @@ for (const kind of ['file', 'memory'] as const) {
       assert.equal(a.calls.length, 8);
       assert.equal(b.calls.length, 8);
       assert.deepEqual(env.store.queries.countsByState(), { pending: 0, inflight: 0, dead: 0, delivered: 16 });
+    });
+
+    test('the in-flight limit adapts: starts low, halves when the receiver is overloaded, grows back while it answers', async () => {
+      let answer: SendResult = { outcome: 'retry', status: 503, error: 'HTTP 503' };
+      const ch = new FakeChannel('hook');
+      ch.send = function (delivery, signal) {
+        this.calls.push({ delivery, signal });
+        return Promise.resolve(answer);
+      };
+      const env = setup({ channels: [ch], settings: { concurrency: 64 }, batchSize: 100 });
+      for (let i = 0; i < 64; i++) env.enqueue(`l${i}`);
+      const perRound: number[] = [];
+      const round = async () => {
+        const before = ch.calls.length;
+        await env.round();
+        perRound.push(ch.calls.length - before);
+        env.clock.t += H; // every retry is due again, and the cut's cool-down is over
+      };
+      await round();
+      await round();
+      assert.deepEqual(perRound, [INITIAL_LIMIT, INITIAL_LIMIT / 2], 'a round of 503s halves the limit');
+      answer = { outcome: 'sent', status: 200 };
+      for (let i = 0; i < 8; i++) await round();
+      assert.ok(perRound.at(-1)! > INITIAL_LIMIT / 2, `grew back: ${perRound.join(', ')}`);
+      for (let i = 3; i < perRound.length; i++) assert.ok(perRound[i]! >= perRound[i - 1]! || perRound[i]! === 0, `never shrinks while it answers: ${perRound.join(', ')}`);
+      assert.deepEqual(env.observed.dead, []);
     });
 
     test('a batch_size below a quarter of the concurrency still fills the concurrency', async () => {

@@ -11,8 +11,9 @@ import type { SendResult } from '../domain/notification.ts';
 import type { Clock, Random, Scheduler, Timer } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { Claimed, Completion, OutboxStore } from '../outbox/store.ts';
+import type { Claimed, Completion, DeliveryLedger } from '../outbox/delivery.ts';
 import { decide } from './decide.ts';
+import { InflightLimit } from './limit.ts';
 
 export interface DeliveryObserver {
   attempt(method: string, outcome: SendResult['outcome'], latencyMs: number): void;
@@ -20,7 +21,8 @@ export interface DeliveryObserver {
 }
 
 export interface DispatcherDeps {
-  readonly store: OutboxStore;
+  /** The delivery side of the outbox (on the thread the dispatcher runs on). */
+  readonly ledger: Pick<DeliveryLedger, 'claim' | 'complete' | 'remoteRefs'>;
   /** The methods' channels now (read at every tick: a config reload swaps them; in-flight sends keep theirs). */
   readonly channels: () => ReadonlyMap<string, Channel>;
   readonly settings: (method: string) => DeliverySettings;
@@ -34,7 +36,8 @@ export interface DispatcherDeps {
 }
 
 export interface Dispatcher {
-  start(): void;
+  /** Starts delivering (a delivery thread resolves once it runs). */
+  start(): void | Promise<void>;
   /** New work may be due: claim soon. */
   nudge(): void;
   /** Claims and starts due deliveries now (tests drive the loop with this). */
@@ -57,8 +60,15 @@ function pick(refs: Readonly<Record<string, string>>, n: Claimed): Readonly<Reco
 }
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
-  const { store, clock, logger } = deps;
+  const { ledger, clock, logger } = deps;
   const busy = new Map<string, number>();
+  const limits = new Map<string, InflightLimit>();
+  const limitOf = (method: string, cap: number): InflightLimit => {
+    let l = limits.get(method);
+    if (!l) limits.set(method, (l = new InflightLimit(cap)));
+    else l.cap = cap;
+    return l;
+  };
   const controllers = new Set<AbortController>();
   const active = new Set<Promise<void>>();
   let completions: Completion[] = [];
@@ -75,7 +85,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const batch = completions;
     completions = [];
     try {
-      store.delivery.complete(batch);
+      ledger.complete(batch);
     } catch (e) {
       // Rows stay leased; when the lease expires they are delivered again (at-least-once).
       logger.error({ err: coerceError(e).message, count: batch.length }, 'could not record delivery outcomes; they will be retried');
@@ -153,6 +163,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return;
     }
     deps.observer?.attempt(n.method, result.outcome, attempt.latencyMs);
+    const limit = limitOf(n.method, s.concurrency);
+    if (result.outcome === 'sent') limit.sent();
+    else if (result.outcome === 'retry') limit.overloaded(at);
     const d = decide(result, { attempt: n.attempt, createdAt: n.createdAt, now: at }, s, deps.random);
     if (d.kind === 'sent') record({ kind: 'sent', n, ...attempt, ...(result.outcome === 'sent' && result.remoteRefs && { remoteRefs: result.remoteRefs }) });
     else if (d.kind === 'retry') record({ kind: 'retry', n, ...attempt, nextAttemptAt: d.nextAttemptAt });
@@ -186,12 +199,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     for (const [method, channel] of deps.channels()) {
       const s = deps.settings(method);
       const inUse = busy.get(method) ?? 0;
-      const free = Math.min(s.concurrency - inUse, deps.batchSize);
-      // Under load, claim in batches (a quarter of the concurrency at least) rather than one row per freed slot.
-      if (free <= 0 || (inUse > 0 && free < Math.min(Math.ceil(s.concurrency / 4), deps.batchSize))) continue;
+      const limit = limitOf(method, s.concurrency).value;
+      const free = Math.min(limit - inUse, deps.batchSize);
+      // Under load, claim in batches (a quarter of the limit at least) rather than one row per freed slot.
+      if (free <= 0 || (inUse > 0 && free < Math.min(Math.ceil(limit / 4), deps.batchSize))) continue;
       let claimed: Claimed[];
       try {
-        claimed = store.delivery.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);
+        claimed = ledger.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);
       } catch (e) {
         logger.error({ method, err: coerceError(e).message }, 'could not claim notifications; retrying at the next poll');
         continue;
@@ -208,7 +222,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   /** Remote references of a claimed batch, in one query; a failed read sends without them (logged). */
   const loadRefs = (method: string, claimed: readonly Claimed[]): Readonly<Record<string, string>> => {
     try {
-      return store.delivery.remoteRefs(method, [...new Set(claimed.flatMap((n) => n.alarms.map((a) => a.dedupKey)))]);
+      return ledger.remoteRefs(method, [...new Set(claimed.flatMap((n) => n.alarms.map((a) => a.dedupKey)))]);
     } catch (e) {
       logger.error({ method, err: coerceError(e).message }, 'could not read remote references; sending without them');
       return NO_REFS;

@@ -1,8 +1,10 @@
 /**
  * @module outbox/alarm-cache
  * Alarms enqueued by this process, kept until their notifications are claimed, so the delivery fast path
- * need not read them back. Bounded by count and by approximate size; an evicted alarm is read from the
- * database when claimed.
+ * need not read them back. Bounded by count and by approximate size. When it is full, new alarms are not
+ * cached (they are read from the database when claimed): delivery takes the oldest first, so those already
+ * cached are the ones needed next, and a full cache costs nothing per alarm (evicting the oldest did: a
+ * Map's first key is slow to find after many deletions, which made a lagging relay slower still).
  */
 import type { Alarm } from '../domain/alarm.ts';
 
@@ -28,16 +30,20 @@ function approxBytes(a: Alarm): number {
 export class AlarmCache {
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+
+  constructor(limits: { readonly maxEntries?: number; readonly maxBytes?: number } = {}) {
+    this.#maxEntries = limits.maxEntries ?? MAX_ENTRIES;
+    this.#maxBytes = limits.maxBytes ?? MAX_BYTES;
+  }
 
   /** Keep `alarm` until `notifications` claims have taken it. */
   add(alarm: Alarm, notifications: number): void {
+    if (this.#entries.size >= this.#maxEntries) return;
     const entry: Entry = { alarm, remaining: notifications, bytes: approxBytes(alarm) };
-    if (entry.bytes > MAX_BYTES / 16) return; // a huge alarm is read back when claimed
-    while (this.#entries.size >= MAX_ENTRIES || this.#bytes + entry.bytes > MAX_BYTES) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#drop(oldest);
-    }
+    // A huge alarm is read back when claimed.
+    if (entry.bytes > this.#maxBytes / 16 || this.#bytes + entry.bytes > this.#maxBytes) return;
     this.#entries.set(alarm.id, entry);
     this.#bytes += entry.bytes;
   }

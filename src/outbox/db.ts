@@ -10,9 +10,30 @@ import type { Synchronous } from '../config/types.ts';
 
 export type SyncDb = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
 
-/** What a runtime hands the outbox: the drizzle db and a way to close the underlying connection. */
-export interface OpenDatabase {
+export type SqlParam = null | number | bigint | string | Uint8Array;
+
+/** A statement prepared on the driver itself, for the hot paths (drizzle's per-call overhead measured more than the SQL). */
+export interface RawStatement {
+  run(...params: SqlParam[]): { readonly changes: number | bigint };
+  /** Rows as arrays, in the statement's column order. */
+  values(...params: SqlParam[]): unknown[][];
+}
+
+/** The driver under the drizzle db: the same connection and the same transactions. */
+export interface RawDb {
+  prepare(sql: string): RawStatement;
+  /** Runs fn in a transaction (a savepoint when nested, also inside the drizzle db's transactions). */
+  transaction<T>(fn: () => T): T;
+}
+
+/** One connection, through drizzle (`db`) and directly (`raw`, for the hot statements). */
+export interface Connection {
   readonly db: SyncDb;
+  readonly raw: RawDb;
+}
+
+/** What a runtime hands the outbox: the connection and a way to close it. */
+export interface OpenDatabase extends Connection {
   close(): void;
 }
 

@@ -10,10 +10,11 @@ import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
 import type { RemoteRefUpdates } from '../domain/notification.ts';
 import type { AlarmCache } from './alarm-cache.ts';
-import type { SyncDb } from './db.ts';
+import type { Connection, RawDb, SyncDb } from './db.ts';
 import type { PendingCount } from './pending.ts';
-import { alarms, attempts, deliveries, notificationAlarms, notifications, remoteRefs } from './schema.ts';
-import { rowToAlarm, type AlarmRow } from './rows.ts';
+import type { WriteLock } from './write-lock.ts';
+import { notificationAlarms, notifications, remoteRefs } from './schema.ts';
+import { ALARM_COLUMNS, rowFromValues, rowToAlarm } from './rows.ts';
 
 export interface Claimed {
   readonly id: string;
@@ -44,70 +45,44 @@ function changed(result: unknown): number {
   return Number((result as { changes: number | bigint }).changes);
 }
 
-function prepare(db: SyncDb) {
+/** The statements run per notification go to the driver directly; the rest through drizzle. */
+function prepare({ db, raw }: Connection) {
   const ph = sql.placeholder;
   return {
     // The literal state = 'pending' lets SQLite use the partial index notifications_due.
-    claim: db
-      .update(notifications)
-      .set({ state: 'inflight', leaseUntil: sql`${ph('leaseUntil')}`, attempts: sql`${notifications.attempts} + 1` })
-      .where(
-        sql`${notifications.id} IN (SELECT id FROM notifications WHERE state = 'pending' AND method = ${ph('method')}
-            AND next_attempt_at <= ${ph('now')} ORDER BY next_attempt_at LIMIT ${ph('limit')})`,
-      )
-      .returning({
-        id: notifications.id, alarmId: notifications.alarmId, alarmCount: notifications.alarmCount,
-        attempts: notifications.attempts, createdAt: notifications.createdAt,
-      })
-      .prepare(),
+    claim: raw.prepare(
+      `UPDATE notifications SET state = 'inflight', lease_until = ?, attempts = attempts + 1
+       WHERE id IN (SELECT id FROM notifications WHERE state = 'pending' AND method = ? AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at LIMIT ?)
+       RETURNING id, alarm_id, alarm_count, attempts, created_at`,
+    ),
     loadMembers: db
       .select()
       .from(notificationAlarms)
       .where(sql`${notificationAlarms.notificationId} IN (SELECT value FROM json_each(${ph('ids')}))`)
       .orderBy(notificationAlarms.notificationId, notificationAlarms.position)
       .prepare(),
-    loadAlarms: db
-      .select()
-      .from(alarms)
-      .where(sql`${alarms.id} IN (SELECT value FROM json_each(${ph('ids')}))`)
-      .prepare(),
-    insertDelivery: db
-      .insert(deliveries)
-      .values({
-        notificationId: ph('id'), alarmId: ph('alarmId'), alarmCount: ph('alarmCount'), method: ph('method'),
-        attempts: ph('attempts'), createdAt: ph('createdAt'), sentAt: ph('sentAt'), lastStatus: ph('status'),
-      })
-      .onConflictDoNothing()
-      .prepare(),
-    deleteNotification: db.delete(notifications).where(eq(notifications.id, ph('id'))).prepare(),
-    retry: db
-      .update(notifications)
-      .set({
-        state: 'pending', leaseUntil: null, nextAttemptAt: sql`${ph('nextAttemptAt')}`,
-        lastStatus: sql`${ph('status')}`, lastError: sql`${ph('error')}`,
-      })
-      .where(eq(notifications.id, ph('id')))
-      .prepare(),
-    dead: db
-      .update(notifications)
-      .set({
-        state: 'dead', leaseUntil: null, deadAt: sql`${ph('at')}`, deadReason: sql`${ph('reason')}`,
-        lastStatus: sql`${ph('status')}`, lastError: sql`${ph('error')}`,
-      })
-      .where(and(eq(notifications.id, ph('id')), sql`state != 'dead'`))
-      .prepare(),
-    release: db
-      .update(notifications)
-      .set({ state: 'pending', leaseUntil: null, attempts: sql`max(${notifications.attempts} - 1, 0)`, nextAttemptAt: sql`${ph('at')}` })
-      .where(and(eq(notifications.id, ph('id')), sql`state = 'inflight'`))
-      .prepare(),
-    insertAttempt: db
-      .insert(attempts)
-      .values({
-        notificationId: ph('id'), attempt: ph('attempt'), at: ph('at'), outcome: ph('outcome'),
-        status: ph('status'), latencyMs: ph('latencyMs'), error: ph('error'),
-      })
-      .prepare(),
+    loadAlarms: raw.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id IN (SELECT value FROM json_each(?))`),
+    insertDelivery: raw.prepare(
+      `INSERT INTO deliveries (notification_id, alarm_id, alarm_count, method, attempts, created_at, sent_at, last_status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    deleteNotification: raw.prepare('DELETE FROM notifications WHERE id = ?'),
+    retry: raw.prepare(
+      `UPDATE notifications SET state = 'pending', lease_until = NULL, next_attempt_at = ?, last_status = ?, last_error = ?
+       WHERE id = ?`,
+    ),
+    dead: raw.prepare(
+      `UPDATE notifications SET state = 'dead', lease_until = NULL, dead_at = ?, dead_reason = ?, last_status = ?, last_error = ?
+       WHERE id = ? AND state != 'dead'`,
+    ),
+    release: raw.prepare(
+      `UPDATE notifications SET state = 'pending', lease_until = NULL, attempts = max(attempts - 1, 0), next_attempt_at = ?
+       WHERE id = ? AND state = 'inflight'`,
+    ),
+    insertAttempt: raw.prepare(
+      'INSERT INTO attempts (notification_id, attempt, at, outcome, status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     getRefs: db
       .select({ dedupKey: remoteRefs.dedupKey, ref: remoteRefs.ref })
       .from(remoteRefs)
@@ -127,13 +102,21 @@ function prepare(db: SyncDb) {
 
 export class DeliveryLedger {
   readonly #db: SyncDb;
+  readonly #raw: RawDb;
   readonly #q: ReturnType<typeof prepare>;
   readonly #cache: AlarmCache;
-  readonly #pending: PendingCount;
+  readonly #pending: Pick<PendingCount, 'add'>;
+  readonly #lock: WriteLock | undefined;
 
-  constructor(db: SyncDb, cache: AlarmCache, pending: PendingCount) {
-    this.#db = db;
-    this.#q = prepare(db);
+  /**
+   * `pending` is told of every notification that leaves the outbox (sent or dead); `lock`, when another
+   * thread writes to the same database, is taken around each write transaction.
+   */
+  constructor(conn: Connection, cache: AlarmCache, pending: Pick<PendingCount, 'add'>, lock?: WriteLock) {
+    this.#db = conn.db;
+    this.#raw = conn.raw;
+    this.#lock = lock;
+    this.#q = prepare(conn);
     this.#cache = cache;
     this.#pending = pending;
   }
@@ -149,12 +132,16 @@ export class DeliveryLedger {
    * reason rather than left leased: its batch mates still go out.
    */
   claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
-    return this.#db.transaction(() => this.#claim(method, limit, now, leaseUntil));
+    return this.#locked(() => this.#raw.transaction(() => this.#claim(method, limit, now, leaseUntil)));
   }
 
   #claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
-    const rows = this.#q.claim.all({ method, now, limit, leaseUntil });
+    const rows = this.#q.claim.values(leaseUntil, method, now, limit).map((v) => ({
+      id: v[0] as string, alarmId: v[1] as string, alarmCount: Number(v[2]), attempts: Number(v[3]), createdAt: Number(v[4]),
+    }));
     if (rows.length === 0) return [];
+    // RETURNING gives no order: keep the claim's (oldest due first).
+    if (rows.length > 1) rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // The alarm ids of each notification: alarm_id alone, or its members in order.
     const idsOf = new Map<string, string[]>(rows.map((r) => [r.id, [r.alarmId]]));
     const grouped = rows.filter((r) => r.alarmCount > 1).map((r) => r.id);
@@ -174,7 +161,8 @@ export class DeliveryLedger {
     }
     const unreadable = new Map<string, string>();
     if (missing.size > 0) {
-      for (const row of this.#q.loadAlarms.all({ ids: JSON.stringify([...missing]) }) as AlarmRow[]) {
+      for (const v of this.#q.loadAlarms.values(JSON.stringify([...missing]))) {
+        const row = rowFromValues(v);
         try {
           found.set(row.id, rowToAlarm(row));
         } catch (e) {
@@ -195,7 +183,7 @@ export class DeliveryLedger {
         ids.length !== r.alarmCount
           ? `${r.alarmCount} alarms expected, ${ids.length} found in the database`
           : lost.map((id) => (unreadable.has(id) ? `alarm ${id} cannot be read: ${unreadable.get(id)}` : `alarm ${id} is missing from the database`)).join('; ');
-      this.#q.dead.run({ id: r.id, at: now, reason, status: null, error: null });
+      this.#q.dead.run(now, reason, null, null, r.id);
       this.#pending.add(-1);
     }
     return out;
@@ -213,33 +201,33 @@ export class DeliveryLedger {
   complete(batch: readonly Completion[]): void {
     let done = 0;
     const q = this.#q;
-    this.#db.transaction(() => {
+    this.#locked(() => this.#raw.transaction(() => {
       for (const c of batch) {
         const outcome = c.kind === 'release' ? 'aborted' : c.kind === 'dead' ? (c.permanent ? 'permanent' : 'retry') : c.kind;
-        q.insertAttempt.run({
-          id: c.n.id, attempt: c.n.attempt, at: c.at, outcome, status: c.status ?? null, latencyMs: c.latencyMs, error: c.error ?? null,
-        });
+        const status = c.status ?? null;
+        q.insertAttempt.run(c.n.id, c.n.attempt, c.at, outcome, status, c.latencyMs, c.error ?? null);
         if (c.kind === 'sent') {
-          q.insertDelivery.run({
-            id: c.n.id, alarmId: c.n.alarms[0]!.id, alarmCount: c.n.alarms.length, method: c.n.method,
-            attempts: c.n.attempt, createdAt: c.n.createdAt, sentAt: c.at, status: c.status ?? null,
-          });
+          q.insertDelivery.run(c.n.id, c.n.alarms[0]!.id, c.n.alarms.length, c.n.method, c.n.attempt, c.n.createdAt, c.at, status);
           // Counted only if the row was still there (a lease that expired mid-send may have let it go twice).
-          done += changed(q.deleteNotification.run({ id: c.n.id }));
+          done += changed(q.deleteNotification.run(c.n.id));
           for (const [dedupKey, ref] of Object.entries(c.remoteRefs ?? {})) {
             if (ref === null) q.deleteRef.run({ method: c.n.method, dedupKey });
             else q.putRef.run({ method: c.n.method, dedupKey, ref, at: c.at });
           }
         } else if (c.kind === 'retry') {
-          q.retry.run({ id: c.n.id, nextAttemptAt: c.nextAttemptAt, status: c.status ?? null, error: c.error ?? null });
+          q.retry.run(c.nextAttemptAt, status, c.error ?? null, c.n.id);
         } else if (c.kind === 'dead') {
-          done += changed(q.dead.run({ id: c.n.id, at: c.at, reason: c.reason, status: c.status ?? null, error: c.error ?? null }));
+          done += changed(q.dead.run(c.at, c.reason, status, c.error ?? null, c.n.id));
         } else {
-          q.release.run({ id: c.n.id, at: c.at });
+          q.release.run(c.at, c.n.id);
         }
       }
-    });
+    }));
     this.#pending.add(-done);
+  }
+
+  #locked<T>(fn: () => T): T {
+    return this.#lock ? this.#lock.run(fn) : fn();
   }
 
   /** Startup recovery: every lease left by a previous process is void. Returns how many. */

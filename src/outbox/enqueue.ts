@@ -6,9 +6,10 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
-import type { SyncDb } from './db.ts';
-import { alarms, idempotencyKeys, notificationAlarms, notifications } from './schema.ts';
-import { alarmToRow } from './rows.ts';
+import type { Connection, RawDb } from './db.ts';
+import { idempotencyKeys, notificationAlarms } from './schema.ts';
+import { ALARM_COLUMNS, alarmToValues } from './rows.ts';
+import type { WriteLock } from './write-lock.ts';
 
 export interface NewNotification {
   readonly id: string;
@@ -23,26 +24,15 @@ export interface IdempotencyRecord {
   readonly notificationIds: string[];
 }
 
-/** Hot statements prepared once on the main connection. */
-export function prepareEnqueue(db: SyncDb) {
+/** Statements prepared once on the main connection; the two written per alarm go to the driver directly. */
+export function prepareEnqueue({ db, raw }: Connection) {
   const ph = sql.placeholder;
   return {
-    insertAlarm: db
-      .insert(alarms)
-      .values({
-        id: ph('id'), source: ph('source'), name: ph('name'), severity: ph('severity'), status: ph('status'),
-        summary: ph('summary'), description: ph('description'), labels: ph('labels'), annotations: ph('annotations'),
-        details: ph('details'), occurredAt: ph('occurredAt'), receivedAt: ph('receivedAt'), dedupKey: ph('dedupKey'),
-        routedTo: ph('routedTo'),
-      })
-      .prepare(),
-    insertNotification: db
-      .insert(notifications)
-      .values({
-        id: ph('id'), alarmId: ph('alarmId'), alarmCount: ph('alarmCount'), method: ph('method'), state: 'pending',
-        attempts: 0, createdAt: ph('createdAt'), nextAttemptAt: ph('createdAt'),
-      })
-      .prepare(),
+    insertAlarm: raw.prepare(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertNotification: raw.prepare(
+      `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`,
+    ),
     insertMember: db
       .insert(notificationAlarms)
       .values({ notificationId: ph('notificationId'), position: ph('position'), alarmId: ph('alarmId') })
@@ -65,27 +55,30 @@ export function prepareEnqueue(db: SyncDb) {
 
 /** Call inside a transaction (`transaction`), then `OutboxStore.noteCommitted` once it committed. */
 export class Enqueuer {
-  readonly #db: SyncDb;
+  readonly #raw: RawDb;
   readonly #q: ReturnType<typeof prepareEnqueue>;
+  readonly #lock: WriteLock | undefined;
 
-  constructor(db: SyncDb) {
-    this.#db = db;
-    this.#q = prepareEnqueue(db);
+  /** `lock`: taken around each transaction when another thread writes to the same database. */
+  constructor(conn: Connection, lock?: WriteLock) {
+    this.#raw = conn.raw;
+    this.#lock = lock;
+    this.#q = prepareEnqueue(conn);
   }
 
   /** Runs fn in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T {
-    return this.#db.transaction(() => fn());
+    return this.#lock ? this.#lock.run(() => this.#raw.transaction(fn)) : this.#raw.transaction(fn);
   }
 
   insertAlarm(a: Alarm, routedTo: number): void {
-    this.#q.insertAlarm.run(alarmToRow(a, routedTo));
+    this.#q.insertAlarm.run(...alarmToValues(a, routedTo));
   }
 
   insertNotification(n: NewNotification): void {
     const first = n.alarmIds[0];
     if (first === undefined) throw new Error(`notification ${n.id} carries no alarm`);
-    this.#q.insertNotification.run({ id: n.id, alarmId: first, alarmCount: n.alarmIds.length, method: n.method, createdAt: n.createdAt });
+    this.#q.insertNotification.run(n.id, first, n.alarmIds.length, n.method, n.createdAt, n.createdAt);
     if (n.alarmIds.length > 1) {
       n.alarmIds.forEach((alarmId, position) => this.#q.insertMember.run({ notificationId: n.id, position, alarmId }));
     }

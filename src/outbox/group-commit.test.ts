@@ -33,7 +33,7 @@ function openStore() {
   };
   const main = connect();
   migrate(main.db, 0);
-  return { store: new OutboxStore(main.db), connect };
+  return { store: new OutboxStore(main), connect };
 }
 
 /** One job's work: an alarm and its notification; returns the alarm id. */
@@ -68,7 +68,7 @@ test('concurrent submits share one transaction', async () => {
 
 test('a job resolves only after the COMMIT: afterCommit runs first, and another connection sees the data', async () => {
   const { store, connect } = openStore();
-  const reader = new OutboxStore(connect().db);
+  const reader = new OutboxStore(connect());
   const { gc } = committer(store);
   const events: string[] = [];
   const work = (id: string) => () => {
@@ -97,7 +97,7 @@ test('a job resolves only after the COMMIT: afterCommit runs first, and another 
 
 test('a job that throws fails alone: its neighbours commit (the batch is retried in halves)', async () => {
   const { store, connect } = openStore();
-  const reader = new OutboxStore(connect().db);
+  const reader = new OutboxStore(connect());
   const { gc, commits } = committer(store);
   const boom = new Error('constraint failed');
   const after: string[] = [];

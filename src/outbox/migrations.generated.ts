@@ -15,5 +15,10 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "id": 2,
     "tag": "0001_group_alarms_remote_refs",
     "sql": "CREATE TABLE `notification_alarms` (\n\t`notification_id` text NOT NULL,\n\t`position` integer NOT NULL,\n\t`alarm_id` text NOT NULL,\n\tPRIMARY KEY(`notification_id`, `position`)\n);\n--> statement-breakpoint\nCREATE INDEX `notification_alarms_alarm` ON `notification_alarms` (`alarm_id`);--> statement-breakpoint\nCREATE TABLE `remote_refs` (\n\t`method` text NOT NULL,\n\t`dedup_key` text NOT NULL,\n\t`ref` text NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tPRIMARY KEY(`method`, `dedup_key`)\n);\n--> statement-breakpoint\nALTER TABLE `deliveries` ADD `alarm_count` integer DEFAULT 1 NOT NULL;--> statement-breakpoint\nALTER TABLE `notifications` ADD `alarm_count` integer DEFAULT 1 NOT NULL;--> statement-breakpoint\nCREATE INDEX `alarms_dedup_key` ON `alarms` (`dedup_key`);"
+  },
+  {
+    "id": 3,
+    "tag": "0002_drop_alarms_dedup_key",
+    "sql": "DROP INDEX `alarms_dedup_key`;"
   }
 ];

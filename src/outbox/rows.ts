@@ -7,22 +7,26 @@ import type { alarms } from './schema.ts';
 
 export type AlarmRow = typeof alarms.$inferSelect;
 
-export function alarmToRow(a: Alarm, routedTo: number): AlarmRow {
+/** The alarms table's columns in the order of alarmToValues and rowFromValues (the hot statements' SQL). */
+export const ALARM_COLUMNS =
+  'id, source, name, severity, status, summary, description, labels, annotations, details, occurred_at, received_at, dedup_key, routed_to';
+
+/** The row as positional parameters in ALARM_COLUMNS order. */
+export function alarmToValues(a: Alarm, routedTo: number): (string | number | null)[] {
+  return [
+    a.id, a.source, a.name, a.severity, a.status, a.summary ?? null, a.description ?? null,
+    JSON.stringify(a.labels), JSON.stringify(a.annotations), a.details === undefined ? null : JSON.stringify(a.details),
+    a.occurredAt, a.receivedAt, a.dedupKey, routedTo,
+  ];
+}
+
+/** A row read as an array in ALARM_COLUMNS order. */
+export function rowFromValues(v: readonly unknown[]): AlarmRow {
   return {
-    id: a.id,
-    source: a.source,
-    name: a.name,
-    severity: a.severity,
-    status: a.status,
-    summary: a.summary ?? null,
-    description: a.description ?? null,
-    labels: JSON.stringify(a.labels),
-    annotations: JSON.stringify(a.annotations),
-    details: a.details === undefined ? null : JSON.stringify(a.details),
-    occurredAt: a.occurredAt,
-    receivedAt: a.receivedAt,
-    dedupKey: a.dedupKey,
-    routedTo,
+    id: v[0] as string, source: v[1] as string, name: v[2] as string, severity: v[3] as string, status: v[4] as string,
+    summary: v[5] as string | null, description: v[6] as string | null, labels: v[7] as string, annotations: v[8] as string,
+    details: v[9] as string | null, occurredAt: Number(v[10]), receivedAt: Number(v[11]), dedupKey: v[12] as string,
+    routedTo: Number(v[13]),
   };
 }
 

@@ -25,7 +25,8 @@ export const alarms = sqliteTable(
     /** Number of notifications created for it; 0 = unrouted. */
     routedTo: integer('routed_to').notNull(),
   },
-  (t) => [index('alarms_received_at').on(t.receivedAt), index('alarms_dedup_key').on(t.dedupKey)],
+  // Only what prune needs: every index costs each insert (the dedup key's had no reader).
+  (t) => [index('alarms_received_at').on(t.receivedAt)],
 );
 
 /** The hot outbox: undelivered notifications (pending, inflight) and the dead letters. */

@@ -51,12 +51,12 @@ for (const kind of ['memory', 'file'] as const) {
     test('migrate is idempotent and refuses a newer schema', () => {
       const { db } = open();
       assert.deepEqual(migrate(db, 0), []);
-      assert.equal(schemaVersion(db), 2);
+      assert.equal(schemaVersion(db), 3);
       assert.throws(() => migrate(db, 0, []), SchemaTooNewError);
     });
 
     test('claim leases due rows of one method, oldest first, and counts the attempt', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       enqueue(store, 'a1', ['hook', 'log'], 1000);
       enqueue(store, 'a2', ['hook'], 900);
       enqueue(store, 'a3', ['hook'], 5000);
@@ -72,15 +72,15 @@ for (const kind of ['memory', 'file'] as const) {
 
     test('claim reads alarms back from the database when they are not cached', () => {
       const o = open();
-      enqueue(new OutboxStore(o.db), 'a1', ['hook']);
-      const fresh = new OutboxStore(o.db);
+      enqueue(new OutboxStore(o), 'a1', ['hook']);
+      const fresh = new OutboxStore(o);
       assert.equal(fresh.pendingCount, 0, 'not counted yet');
       assert.equal(fresh.countPending(), 1);
       assert.deepEqual(fresh.delivery.claim('hook', 10, 2000, 9000)[0]!.alarms, [alarm('a1')]);
     });
 
     test('the alarm cache lets go of an alarm once all its notifications are claimed; huge alarms are not cached', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       enqueue(store, 'a1', ['hook', 'log']);
       assert.equal(store.delivery.alarmCacheSize, 1);
       store.delivery.claim('hook', 10, 2000, 9000);
@@ -100,11 +100,11 @@ for (const kind of ['memory', 'file'] as const) {
 
     test('a notification whose alarm row is missing is dead-lettered, and its batch mates still go out', () => {
       const o = open();
-      const store = new OutboxStore(o.db);
+      const store = new OutboxStore(o);
       enqueue(store, 'gone', ['hook']);
       enqueue(store, 'fine', ['hook']);
       o.db.run(sql`DELETE FROM alarms WHERE id = 'gone'`);
-      const fresh = new OutboxStore(o.db); // no cache: reads alarms back
+      const fresh = new OutboxStore(o); // no cache: reads alarms back
       fresh.countPending();
       assert.deepEqual(fresh.delivery.claim('hook', 10, 2000, 9000).map((c) => c.alarms[0]!.id), ['fine']);
       const [dead] = fresh.queries.notificationsOf('gone');
@@ -114,7 +114,7 @@ for (const kind of ['memory', 'file'] as const) {
     });
 
     test('complete: sent moves to the delivery log, retry reschedules, dead stays as a dead letter, release uncounts', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       for (const id of ['s', 'r', 'd', 'x']) enqueue(store, id, ['hook']);
       const c = Object.fromEntries(store.delivery.claim('hook', 10, 2000, 9000).map((n) => [n.alarms[0]!.id, n])) as Record<string, Claimed>;
       store.delivery.complete([
@@ -140,7 +140,7 @@ for (const kind of ['memory', 'file'] as const) {
     });
 
     test('leases: startup releases all, expired ones become claimable', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       enqueue(store, 'a', ['hook']);
       enqueue(store, 'b', ['hook']);
       store.delivery.claim('hook', 1, 2000, 5000);
@@ -152,7 +152,7 @@ for (const kind of ['memory', 'file'] as const) {
     });
 
     test('idempotency keys expire after the TTL; prune drops old history only', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       store.enqueue.putIdempotency('k', { alarmIds: ['a'], notificationIds: ['n'] }, 1000);
       assert.deepEqual(store.enqueue.getIdempotency('k', 500), { alarmIds: ['a'], notificationIds: ['n'] });
       assert.equal(store.enqueue.getIdempotency('k', 1001), undefined);
@@ -184,7 +184,7 @@ for (const kind of ['memory', 'file'] as const) {
 
     test('a notification of several alarms is claimed with all of them, in order, cached or read back', () => {
       const o = open();
-      const store = new OutboxStore(o.db);
+      const store = new OutboxStore(o);
       store.enqueue.transaction(() => {
         for (const id of ['g1', 'g2', 'g3']) store.enqueue.insertAlarm(alarm(id), 1);
         store.enqueue.insertNotification({ id: 'n-group', alarmIds: ['g2', 'g1', 'g3'], method: 'hook', createdAt: 1000 });
@@ -200,7 +200,7 @@ for (const kind of ['memory', 'file'] as const) {
     });
 
     test('the alarms of a grouped notification are kept while it waits, and pruned with it', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       store.enqueue.transaction(() => {
         for (const id of ['m1', 'm2']) store.enqueue.insertAlarm(alarm(id), 1);
         store.enqueue.insertNotification({ id: 'n-pair', alarmIds: ['m1', 'm2'], method: 'hook', createdAt: 1000 });
@@ -218,10 +218,10 @@ for (const kind of ['memory', 'file'] as const) {
 
     test('claim dead-letters a notification whose alarm cannot be read, in the same transaction as its batch mates', () => {
       const o = open();
-      enqueue(new OutboxStore(o.db), 'bad', ['hook']);
-      enqueue(new OutboxStore(o.db), 'good', ['hook']);
+      enqueue(new OutboxStore(o), 'bad', ['hook']);
+      enqueue(new OutboxStore(o), 'good', ['hook']);
       o.db.run(sql`UPDATE alarms SET labels = 'not json' WHERE id = 'bad'`);
-      const fresh = new OutboxStore(o.db); // nothing cached: alarms are read back
+      const fresh = new OutboxStore(o); // nothing cached: alarms are read back
       fresh.countPending();
       assert.deepEqual(fresh.delivery.claim('hook', 10, 2000, 9000).map((c) => c.id), ['n-good-0']);
       const [dead] = fresh.queries.notificationsOf('bad');
@@ -231,7 +231,7 @@ for (const kind of ['memory', 'file'] as const) {
     });
 
     test('complete counts a notification once, even if its outcome is recorded twice', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       enqueue(store, 'twice', ['hook']);
       enqueue(store, 'other', ['hook']);
       store.countPending();
@@ -247,7 +247,7 @@ for (const kind of ['memory', 'file'] as const) {
     });
 
     test('remote references: written by a sent completion per (method, dedup key), read back, removed by null, never pruned by age', () => {
-      const store = new OutboxStore(open().db);
+      const store = new OutboxStore(open());
       enqueue(store, 'r1', ['pager', 'chat']);
       const [p] = store.delivery.claim('pager', 10, 2000, 9000);
       const [c] = store.delivery.claim('chat', 10, 2000, 9000);

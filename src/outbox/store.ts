@@ -11,15 +11,22 @@
  */
 import type { Alarm } from '../domain/alarm.ts';
 import { AlarmCache } from './alarm-cache.ts';
-import type { SyncDb } from './db.ts';
+import type { Connection } from './db.ts';
 import { DeliveryLedger } from './delivery.ts';
 import { Enqueuer } from './enqueue.ts';
 import { PendingCount } from './pending.ts';
 import { OutboxQueries } from './queries.ts';
 import { OutboxUpkeep } from './upkeep.ts';
+import type { WriteLock } from './write-lock.ts';
 
 export type { Claimed, Completion, AttemptRecord } from './delivery.ts';
 export type { NewNotification, IdempotencyRecord } from './enqueue.ts';
+
+/** An alarm just committed and how many notifications it got. */
+export interface CommittedAlarm {
+  readonly alarm: Alarm;
+  readonly notifications: number;
+}
 
 export class OutboxStore {
   readonly enqueue: Enqueuer;
@@ -29,11 +36,22 @@ export class OutboxStore {
   readonly #pending = new PendingCount();
   readonly #cache = new AlarmCache();
 
-  constructor(db: SyncDb, deliveryDb: SyncDb = db) {
-    this.enqueue = new Enqueuer(db);
-    this.delivery = new DeliveryLedger(deliveryDb, this.#cache, this.#pending);
-    this.queries = new OutboxQueries(db);
-    this.upkeep = new OutboxUpkeep(db);
+  readonly #handOver: ((committed: readonly CommittedAlarm[]) => void) | undefined;
+
+  /**
+   * `handOver`, when another thread delivers: the alarms just committed go to it (for its cache) instead
+   * of this one's, which nothing here would take.
+   */
+  constructor(
+    main: Connection,
+    delivery: Connection = main,
+    opts: { readonly handOver?: (committed: readonly CommittedAlarm[]) => void; readonly lock?: WriteLock } = {},
+  ) {
+    this.#handOver = opts.handOver;
+    this.enqueue = new Enqueuer(main, opts.lock);
+    this.delivery = new DeliveryLedger(delivery, this.#cache, this.#pending, opts.lock);
+    this.queries = new OutboxQueries(main.db);
+    this.upkeep = new OutboxUpkeep(main.db, opts.lock);
   }
 
   /** Undelivered (pending or in flight) notifications, maintained in memory (0 until `countPending` ran). */
@@ -53,10 +71,16 @@ export class OutboxStore {
   }
 
   /** After an enqueue transaction committed: count its notifications and cache its alarms until claimed. */
-  noteCommitted(committed: readonly { readonly alarm: Alarm; readonly notifications: number }[]): void {
+  noteCommitted(committed: readonly CommittedAlarm[]): void {
     for (const { alarm, notifications } of committed) {
       this.#pending.add(notifications);
-      if (notifications > 0) this.#cache.add(alarm, notifications);
+      if (notifications > 0 && !this.#handOver) this.#cache.add(alarm, notifications);
     }
+    this.#handOver?.(committed);
+  }
+
+  /** Notifications another thread's ledger sent or dead-lettered (it reports them here). */
+  noteSettled(n: number): void {
+    this.#pending.add(-n);
   }
 }

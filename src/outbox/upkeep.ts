@@ -5,12 +5,20 @@
 import { lte, sql } from 'drizzle-orm';
 import type { SyncDb } from './db.ts';
 import { attempts, deliveries, idempotencyKeys } from './schema.ts';
+import type { WriteLock } from './write-lock.ts';
 
 export class OutboxUpkeep {
   readonly #db: SyncDb;
+  readonly #lock: WriteLock | undefined;
 
-  constructor(db: SyncDb) {
+  constructor(db: SyncDb, lock?: WriteLock) {
     this.#db = db;
+    this.#lock = lock;
+  }
+
+  #locked(fn: () => void): void {
+    if (this.#lock) this.#lock.run(fn);
+    else fn();
   }
 
   /**
@@ -20,7 +28,7 @@ export class OutboxUpkeep {
    */
   prune(now: number, retentionMs: number, idempotencyTtlMs: number): void {
     const horizon = now - retentionMs;
-    this.#db.transaction((tx) => {
+    this.#locked(() => this.#db.transaction((tx) => {
       tx.delete(deliveries).where(lte(deliveries.sentAt, horizon)).run();
       tx.delete(attempts).where(lte(attempts.at, horizon)).run();
       tx.run(sql`DELETE FROM notifications WHERE state = 'dead' AND dead_at <= ${horizon}`);
@@ -32,12 +40,14 @@ export class OutboxUpkeep {
         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = alarms.id)
         AND NOT EXISTS (SELECT 1 FROM notification_alarms na WHERE na.alarm_id = alarms.id)
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alarm_id = alarms.id)`);
-    });
+    }));
   }
 
   /** Cheap write probe for /readyz. */
   probeWritable(): void {
-    this.#db.run(sql`BEGIN IMMEDIATE`);
-    this.#db.run(sql`ROLLBACK`);
+    this.#locked(() => {
+      this.#db.run(sql`BEGIN IMMEDIATE`);
+      this.#db.run(sql`ROLLBACK`);
+    });
   }
 }

@@ -99,7 +99,11 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
   let http: OutboundHttp | undefined;
   let app: App | undefined;
   try {
-    const [{ createApp }, openDatabase] = await Promise.all([import('../app.ts'), platform.loadSqlite()]);
+    const [{ createApp }, { startDeliveryThread }, openDatabase] = await Promise.all([
+      import('../app.ts'),
+      import('./threads.ts'),
+      platform.loadSqlite(),
+    ]);
     http = await platform.createHttpClient();
     app = createApp(config, {
       openDatabase,
@@ -109,6 +113,7 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
       randomBytes: pooledRandomBytes(),
       logger,
       writeLine: stdoutLineWriter(logger),
+      deliveryThread: startDeliveryThread,
     });
     app.listening({ host: config.listen.host, port: listener.port });
     await app.start();

@@ -7,15 +7,29 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { schema } from '../outbox/schema.ts';
-import type { OpenDatabase, SyncDb } from '../outbox/db.ts';
+import type { OpenDatabase, RawDb, SyncDb } from '../outbox/db.ts';
 import type { DriverConnection } from './sqlite-adapter.ts';
 
 export function openNodeSqlite(file: string): OpenDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const client = new Database(file);
   const db = drizzle({ client, schema }) as unknown as SyncDb;
+  // better-sqlite3 nests transactions as savepoints by itself; one wrapper serves every call.
+  const tx = client.transaction((fn: () => unknown) => fn());
+  const raw: RawDb = {
+    prepare(sql) {
+      const s = client.prepare(sql);
+      let arrays: Database.Statement | undefined;
+      return {
+        run: (...p) => s.run(...p),
+        values: (...p) => (arrays ??= client.prepare(sql).raw(true)).all(...p) as unknown[][],
+      };
+    },
+    transaction: <T>(fn: () => T) => tx(fn) as T,
+  };
   return {
     db,
+    raw,
     close: () => {
       if (!client.open) return;
       try {

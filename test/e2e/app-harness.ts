@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
-import { createApp, databaseFile, type App } from '../../src/app.ts';
+import { createApp, databaseFile, type App, type AppDeps } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import type { Config } from '../../src/config/types.ts';
 import type { Clock, Random } from '../../src/lib/clock.ts';
@@ -69,6 +69,8 @@ export interface HarnessOptions {
   readonly randomBytes?: RandomBytes;
   /** Start the dispatcher and housekeeping (app.start()) right away. Default false. */
   readonly start?: boolean;
+  /** Deliver on a thread of its own (as the relay does), started by this; default: on the app's thread. */
+  readonly deliveryThread?: AppDeps['deliveryThread'];
 }
 
 export interface PostResult {
@@ -129,6 +131,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       randomBytes: opts.randomBytes ?? ((n) => nodeRandomBytes(n)),
       logger,
       writeLine: (line) => void lines.push(line),
+      ...(opts.deliveryThread && { deliveryThread: opts.deliveryThread }),
     });
   } catch (e) {
     await http.close();

@@ -26,7 +26,7 @@ function seedBacklog(dataDir: string): void {
   try {
     applyPragmas(o.db, 'NORMAL');
     migrate(o.db, Date.now());
-    const store = new OutboxStore(o.db);
+    const store = new OutboxStore(o);
     store.enqueue.transaction(() => {
       for (let i = 0; i < BACKLOG; i++) {
         const id = `alm_backlog_${i}`;

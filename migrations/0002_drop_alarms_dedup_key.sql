@@ -1,0 +1,1 @@
+DROP INDEX `alarms_dedup_key`;

@@ -1,0 +1,176 @@
+/**
+ * @module app/delivery-thread
+ * The delivery thread's composition root: its own connection to the database, its own channels (and HTTP
+ * client), and the dispatcher. It reports to the main thread (see dispatch/thread-protocol): notifications
+ * that left the outbox, attempts for the metrics, log records, and lines for the `log` channel.
+ */
+import { createChannel } from '../channels/registry.ts';
+import type { Channel, HttpClient } from '../channels/types.ts';
+import { createDispatcher } from '../dispatch/dispatcher.ts';
+import type { SendResult } from '../domain/notification.ts';
+import type { DeliveryThreadInit, DeliveryView, LogLevel, ThreadPort } from '../dispatch/thread-protocol.ts';
+import { type Clock, type Random, systemScheduler } from '../lib/clock.ts';
+import { coerceError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { unsealFromThread } from '../lib/thread-data.ts';
+import { AlarmCache } from '../outbox/alarm-cache.ts';
+import { applyPragmas, type OpenDatabase } from '../outbox/db.ts';
+import { DeliveryLedger } from '../outbox/delivery.ts';
+import { SharedLedger } from '../outbox/shared-ledger.ts';
+import { DELIVERY_THREAD_LOCK_ID, WriteLock } from '../outbox/write-lock.ts';
+
+export interface DeliveryThreadDeps {
+  readonly openDatabase: (file: string) => OpenDatabase;
+  readonly http: HttpClient;
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+/** Log records go to the main thread's logger. */
+function portLogger(port: ThreadPort): Logger {
+  const at = (level: LogLevel) => (fields: Record<string, unknown>, msg: string) => port.post({ type: 'log', level, fields, msg });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Lines for the `log` channel, written by the main thread; each settles when it answers. */
+function portLineWriter(port: ThreadPort) {
+  let next = 0;
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  return {
+    write: (line: string) =>
+      new Promise<void>((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        port.post({ type: 'line', id, line });
+      }),
+    written(id: number, error?: string) {
+      const w = waiting.get(id);
+      waiting.delete(id);
+      if (error === undefined) w?.resolve();
+      else w?.reject(new Error(error));
+    },
+  };
+}
+
+/**
+ * Starts delivering; resolves once the thread has stopped (after a `stop` message). Throws if it cannot
+ * start (the database cannot be opened, a channel cannot be built): the caller reports `failed`.
+ */
+export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, deps: DeliveryThreadDeps): Promise<void> {
+  const logger = portLogger(port);
+  const lines = portLineWriter(port);
+  const channelDeps = { http: deps.http, clock: deps.clock, writeLine: lines.write };
+  const build = (view: DeliveryView) => {
+    const out = new Map<string, Channel>();
+    for (const m of Object.values(view.methods)) out.set(m.name, createChannel(m, channelDeps));
+    return out;
+  };
+  let view = unsealFromThread<DeliveryView>(init.view);
+  let channels = build(view);
+
+  const opened = deps.openDatabase(init.databaseFile);
+  // What happened since the last report, sent once per turn of the event loop at most.
+  let settled = 0;
+  let attempts: [string, SendResult['outcome'], number][] = [];
+  let dead: string[] = [];
+  let reportArmed = false;
+  const report = () => {
+    reportArmed = false;
+    port.post({ type: 'report', settled, inFlight: dispatcher.inFlight, attempts, dead });
+    settled = 0;
+    attempts = [];
+    dead = [];
+  };
+  const armReport = () => {
+    if (reportArmed) return;
+    reportArmed = true;
+    setImmediate(report);
+  };
+
+  let dispatcher: ReturnType<typeof createDispatcher>;
+  let ledger: SharedLedger;
+  // Alarms the main thread hands over as it commits them: claims need not read them back.
+  const cache = new AlarmCache();
+  try {
+    applyPragmas(opened.db, init.synchronous);
+    const pending = {
+      add(n: number) {
+        settled -= n;
+        armReport();
+      },
+    };
+    ledger = new SharedLedger(
+      new DeliveryLedger(opened, cache, pending),
+      new WriteLock(DELIVERY_THREAD_LOCK_ID, init.writeLock),
+      () => dispatcher.nudge(),
+      logger,
+    );
+    dispatcher = createDispatcher({
+      ledger,
+      channels: () => channels,
+      settings: (method) => view.methods[method]?.delivery ?? view.delivery,
+      batchSize: init.batchSize,
+      pollIntervalMs: init.pollIntervalMs,
+      clock: deps.clock,
+      scheduler: systemScheduler,
+      random: deps.random,
+      logger,
+      observer: {
+        attempt(method, outcome, latencyMs) {
+          attempts.push([method, outcome, latencyMs]);
+          armReport();
+        },
+        dead(method) {
+          dead.push(method);
+          armReport();
+        },
+      },
+    });
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
+
+  return new Promise<void>((resolve) => {
+    port.onMessage((msg) => {
+      switch (msg.type) {
+        case 'nudge':
+          for (const [alarm, n] of msg.alarms ?? []) cache.add(alarm, n);
+          dispatcher.nudge();
+          return;
+        case 'reload':
+          try {
+            const next = unsealFromThread<DeliveryView>(msg.view);
+            channels = build(next);
+            view = next;
+            dispatcher.nudge();
+          } catch (e) {
+            logger.error({ err: coerceError(e).message }, 'delivery thread could not apply the reload; it keeps the methods it had');
+          }
+          return;
+        case 'idle':
+          void dispatcher.idle().then(() => {
+            ledger.drain();
+            report();
+            port.post({ type: 'idle', id: msg.id });
+          });
+          return;
+        case 'line-written':
+          lines.written(msg.id, msg.error);
+          return;
+        case 'stop':
+          void dispatcher.stop(msg.graceMs).then(() => {
+            ledger.drain();
+            report();
+            opened.close();
+            port.post({ type: 'stopped' });
+            port.close();
+            resolve();
+          });
+          return;
+      }
+    });
+    void dispatcher.start();
+    port.post({ type: 'ready' });
+  });
+}
