@@ -15,7 +15,7 @@ import type { Logger } from './lib/logger.ts';
 import { sha256Hex } from './lib/hash.ts';
 import { Readiness } from './lib/readiness.ts';
 import { startAll, stopAll, type Service } from './lib/service.ts';
-import { applyPragmas, type OpenDatabase } from './outbox/db.ts';
+import { applyPragmas, BACKSTOP_CHECKPOINT_PAGES, type OpenDatabase } from './outbox/db.ts';
 import { latestSchemaVersion, migrate, schemaVersion } from './outbox/migrate.ts';
 import { OutboxStore, type CommittedAlarm } from './outbox/store.ts';
 import { DELIVERY_THREAD_LOCK_ID, MAIN_THREAD_LOCK_ID, WriteLock } from './outbox/write-lock.ts';
@@ -117,6 +117,8 @@ function openOutbox(config: Config, deps: AppDeps, link: ThreadLink): Outbox {
     const applied = migrate(main.db, clock.now());
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
     const threaded = deliversOnThread(config, deps);
+    // The delivery thread checkpoints, outside the write lock (see outbox/db checkpoint).
+    if (threaded) applyPragmas(main.db, config.database.synchronous, BACKSTOP_CHECKPOINT_PAGES);
     if (!threaded) {
       delivery = deps.openDatabase(databaseFile(config));
       applyPragmas(delivery.db, deliverySynchronous(config));

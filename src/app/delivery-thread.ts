@@ -9,15 +9,18 @@ import type { Channel, HttpClient } from '../channels/types.ts';
 import { createDispatcher } from '../dispatch/dispatcher.ts';
 import type { SendResult } from '../domain/notification.ts';
 import type { DeliveryThreadInit, DeliveryView, LogLevel, ThreadPort } from '../dispatch/thread-protocol.ts';
-import { type Clock, type Random, systemScheduler } from '../lib/clock.ts';
+import { type Clock, every, type Random, systemScheduler } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { unsealFromThread } from '../lib/thread-data.ts';
 import { AlarmCache } from '../outbox/alarm-cache.ts';
-import { applyPragmas, type OpenDatabase } from '../outbox/db.ts';
+import { applyPragmas, checkpoint, type OpenDatabase } from '../outbox/db.ts';
 import { DeliveryLedger } from '../outbox/delivery.ts';
 import { SharedLedger } from '../outbox/shared-ledger.ts';
 import { DELIVERY_THREAD_LOCK_ID, WriteLock } from '../outbox/write-lock.ts';
+
+/** How often the delivery thread copies the WAL into the database file. */
+export const CHECKPOINT_MS = 1000;
 
 export interface DeliveryThreadDeps {
   readonly openDatabase: (file: string) => OpenDatabase;
@@ -92,7 +95,9 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
   // Alarms the main thread hands over as it commits them: claims need not read them back.
   const cache = new AlarmCache();
   try {
-    applyPragmas(opened.db, init.synchronous);
+    // It checkpoints itself, on a timer and outside the write lock, so that no commit (on either thread)
+    // copies the WAL while the other thread waits for the lock.
+    applyPragmas(opened.db, init.synchronous, 0);
     const pending = {
       add(n: number) {
         settled -= n;
@@ -143,6 +148,8 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
             const next = unsealFromThread<DeliveryView>(msg.view);
             channels = build(next);
             view = next;
+            // Alarms of a method the reload removed would never be taken: start the cache afresh.
+            cache.clear();
             dispatcher.nudge();
           } catch (e) {
             logger.error({ err: coerceError(e).message }, 'delivery thread could not apply the reload; it keeps the methods it had');
@@ -159,6 +166,7 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
           lines.written(msg.id, msg.error);
           return;
         case 'stop':
+          checkpoints.cancel();
           void dispatcher.stop(msg.graceMs).then(() => {
             ledger.drain();
             report();
@@ -171,6 +179,13 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
       }
     });
     void dispatcher.start();
+    const checkpoints = every(systemScheduler, CHECKPOINT_MS, () => {
+      try {
+        checkpoint(opened.db);
+      } catch (e) {
+        logger.warn({ err: coerceError(e).message }, 'WAL checkpoint failed; will try again');
+      }
+    });
     port.post({ type: 'ready' });
   });
 }

@@ -56,6 +56,12 @@ export class AlarmCache {
     return entry.alarm;
   }
 
+  /** Forgets every alarm (they are read from the database when claimed). */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -37,8 +37,16 @@ export interface OpenDatabase extends Connection {
   close(): void;
 }
 
-/** WAL, the configured synchronous level, a busy timeout, and sane caches. */
-export function applyPragmas(db: SyncDb, synchronous: Synchronous): void {
+/** Pages of WAL after which a commit checkpoints by itself (SQLite's default is 1000). */
+export const AUTO_CHECKPOINT_PAGES = 4000;
+/** With a delivery thread that checkpoints (see checkpoint), the other connection's safety net only. */
+export const BACKSTOP_CHECKPOINT_PAGES = 40_000;
+
+/**
+ * WAL, the configured synchronous level, a busy timeout, and sane caches. `autoCheckpointPages`: after
+ * how many pages of WAL a commit checkpoints by itself (0: never; someone calls checkpoint()).
+ */
+export function applyPragmas(db: SyncDb, synchronous: Synchronous, autoCheckpointPages = AUTO_CHECKPOINT_PAGES): void {
   const mode = db.get<{ journal_mode: string }>(sql`PRAGMA journal_mode = WAL`);
   if (mode?.journal_mode !== 'wal' && mode?.journal_mode !== 'memory') {
     throw new Error(`could not switch the database to WAL (journal_mode=${mode?.journal_mode})`);
@@ -49,5 +57,14 @@ export function applyPragmas(db: SyncDb, synchronous: Synchronous): void {
   db.run(sql`PRAGMA temp_store = MEMORY`);
   db.run(sql`PRAGMA cache_size = -16000`);
   // Checkpoint less often than the default 1000 pages: fewer fsyncs of the main file under load.
-  db.run(sql`PRAGMA wal_autocheckpoint = 4000`);
+  db.run(sql.raw(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(autoCheckpointPages))}`));
+}
+
+/**
+ * Copies what the WAL holds into the database file as far as it can without waiting for anyone (PASSIVE).
+ * Run outside the write lock: a commit that checkpoints by itself does it while holding the lock, and the
+ * other thread waits for the whole copy and its fsync.
+ */
+export function checkpoint(db: SyncDb): void {
+  db.run(sql`PRAGMA wal_checkpoint(PASSIVE)`);
 }

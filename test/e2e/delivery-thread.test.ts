@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/parse.ts';
 import type { DeliveryThreadInit, ThreadHandle } from '../../src/dispatch/thread-protocol.ts';
 import { startDeliveryThread } from '../../src/runtime/threads.ts';
@@ -58,6 +61,22 @@ test('the delivery thread delivers, reports to the main thread (metrics, count, 
   assert.equal(await metric(h, /^tocsin_delivery_attempts_total\{method="hook",outcome="sent"\} (\d+)/m), 20);
   assert.equal(await metric(h, /^tocsin_notifications_undelivered (\d+)/m), 0);
   assert.equal(h.count('deliveries'), 22);
+  // The thread checkpoints every second (no commit copies the WAL while the other thread waits): soon
+  // the database file itself, read without its WAL (a copy of the file alone), has them.
+  const inFile = () => {
+    const copy = join(h.dataDir, 'file-only.db');
+    copyFileSync(h.dbFile, copy);
+    const db = new Database(copy, { readonly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS c FROM deliveries').get() as { c: number }).c;
+    } catch {
+      return -1; // copied mid-write: try again
+    } finally {
+      db.close();
+      rmSync(copy, { force: true });
+    }
+  };
+  await until(() => inFile() === 22, 'the delivered rows in the database file');
 
   // A reload moves the method to another receiver: the thread builds its channel again.
   h.app.reload(parseConfig(`${hookConfig(other.url)}\ndata_dir: ${JSON.stringify(h.dataDir)}\n`, {}, () => ''));
