@@ -42,7 +42,8 @@ const { values: opt } = parseArgs({
     'tuned-delivery': { type: 'string', default: '' },
     cases: { type: 'string', default: 'throughput,backlog,batch' },
     total: { type: 'string', default: '10000' },
-    warmup: { type: 'string', default: '2000' },
+    // Long enough that the JIT compilers are mostly done: the figures are those of a relay that has been running.
+    warmup: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '32' },
     backlog: { type: 'string', default: '1000000' },
     'drain-rate': { type: 'string', default: '500' },
