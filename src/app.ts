@@ -15,7 +15,7 @@ import type { Logger } from './lib/logger.ts';
 import { sha256Hex } from './lib/hash.ts';
 import { Readiness } from './lib/readiness.ts';
 import { startAll, stopAll, type Service } from './lib/service.ts';
-import { applyPragmas, BACKSTOP_CHECKPOINT_PAGES, type OpenDatabase } from './outbox/db.ts';
+import { applyPragmas, AUTO_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, type OpenDatabase } from './outbox/db.ts';
 import { latestSchemaVersion, migrate, schemaVersion } from './outbox/migrate.ts';
 import { OutboxStore, type CommittedAlarm } from './outbox/store.ts';
 import { DELIVERY_THREAD_LOCK_ID, MAIN_THREAD_LOCK_ID, WriteLock } from './outbox/write-lock.ts';
@@ -98,27 +98,26 @@ function deliverySynchronous(config: Config): 'OFF' | 'NORMAL' {
   return config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL';
 }
 
-/**
- * Opens and migrates the database; closes what it opened if that fails. Delivery bookkeeping gets a
- * connection of its own: here, or on the delivery thread (which then also reads the alarms it claims).
- */
 /** Shared with the delivery thread, if there is one: the write lock, and where committed alarms go. */
 interface ThreadLink {
   readonly lock: WriteLock;
   handOver?: (committed: readonly CommittedAlarm[]) => void;
 }
 
+/**
+ * Opens and migrates the database; closes what it opened if that fails. Delivery bookkeeping gets a
+ * connection of its own: here, or on the delivery thread (which is handed the alarms as they commit).
+ */
 function openOutbox(config: Config, deps: AppDeps, link: ThreadLink): Outbox {
   const { clock, logger } = deps;
   const main = deps.openDatabase(databaseFile(config));
   let delivery: OpenDatabase | undefined;
   try {
-    applyPragmas(main.db, config.database.synchronous);
+    const threaded = deliversOnThread(config, deps);
+    // A delivery thread checkpoints, outside the write lock (see outbox/db checkpoint).
+    applyPragmas(main.db, config.database.synchronous, threaded ? BACKSTOP_CHECKPOINT_PAGES : AUTO_CHECKPOINT_PAGES);
     const applied = migrate(main.db, clock.now());
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const threaded = deliversOnThread(config, deps);
-    // The delivery thread checkpoints, outside the write lock (see outbox/db checkpoint).
-    if (threaded) applyPragmas(main.db, config.database.synchronous, BACKSTOP_CHECKPOINT_PAGES);
     if (!threaded) {
       delivery = deps.openDatabase(databaseFile(config));
       applyPragmas(delivery.db, deliverySynchronous(config));

@@ -1,7 +1,8 @@
 /**
  * @module dispatch/dispatcher
- * The delivery loop: claim due notifications per method (bounded concurrency), send each through its
- * channel with a deadline, decide sent / retry / dead, and record outcomes in batched transactions.
+ * The delivery loop: claim due notifications per method (as many as its adaptive in-flight limit allows:
+ * see dispatch/limit), send each through its channel with a deadline, decide sent / retry / dead, and
+ * record outcomes in batched transactions.
  * Every claimed notification is always completed or released — never dropped.
  */
 import { setMaxListeners } from 'node:events';
@@ -36,7 +37,7 @@ export interface DispatcherDeps {
 }
 
 export interface Dispatcher {
-  /** Starts delivering (a delivery thread resolves once it runs). */
+  /** Starts delivering (a delivery thread starts in the background: see app/delivery-host). */
   start(): void | Promise<void>;
   /** New work may be due: claim soon. */
   nudge(): void;
