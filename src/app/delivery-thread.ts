@@ -157,7 +157,11 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
           return;
         case 'idle':
           void dispatcher.idle().then(() => {
-            ledger.drain();
+            try {
+              ledger.drain();
+            } catch (e) {
+              logger.error({ err: coerceError(e).message }, 'could not record delivery outcomes; they will be retried');
+            }
             report();
             port.post({ type: 'idle', id: msg.id });
           });
@@ -168,9 +172,18 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
         case 'stop':
           checkpoints.cancel();
           void dispatcher.stop(msg.graceMs).then(() => {
-            ledger.drain();
+            try {
+              ledger.drain();
+            } catch (e) {
+              // Left leased: released at the next start, and delivered again.
+              logger.error({ err: coerceError(e).message }, 'could not record the last delivery outcomes; they will be delivered again');
+            }
             report();
-            opened.close();
+            try {
+              opened.close();
+            } catch (e) {
+              logger.warn({ err: coerceError(e).message }, 'the delivery thread could not close its database connection cleanly');
+            }
             port.post({ type: 'stopped' });
             port.close();
             resolve();
