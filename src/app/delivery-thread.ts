@@ -12,6 +12,7 @@ import type { DeliveryThreadInit, DeliveryView, LogLevel, ThreadPort } from '../
 import { type Clock, every, type Random, systemScheduler } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { redact, secretsIn } from '../lib/secret.ts';
 import { unsealFromThread } from '../lib/thread-data.ts';
 import { AlarmCache } from '../outbox/alarm-cache.ts';
 import { applyPragmas, checkpoint, type OpenDatabase } from '../outbox/db.ts';
@@ -69,7 +70,14 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
     return out;
   };
   let view = unsealFromThread<DeliveryView>(init.view);
-  let channels = build(view);
+  // Building a channel can fail with a text that quotes a setting: what leaves the thread is redacted.
+  const clean = (e: unknown, ...views: DeliveryView[]) => redact(coerceError(e).message, views.flatMap((v) => secretsIn(v)));
+  let channels: Map<string, Channel>;
+  try {
+    channels = build(view);
+  } catch (e) {
+    throw new Error(clean(e, view));
+  }
 
   const opened = deps.openDatabase(init.databaseFile);
   // What happened since the last report, sent once per turn of the event loop at most.
@@ -144,15 +152,16 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
           dispatcher.nudge();
           return;
         case 'reload':
+          let next: DeliveryView | undefined;
           try {
-            const next = unsealFromThread<DeliveryView>(msg.view);
+            next = unsealFromThread<DeliveryView>(msg.view);
             channels = build(next);
             view = next;
             // Alarms of a method the reload removed would never be taken: start the cache afresh.
             cache.clear();
             dispatcher.nudge();
           } catch (e) {
-            logger.error({ err: coerceError(e).message }, 'delivery thread could not apply the reload; it keeps the methods it had');
+            logger.error({ err: clean(e, view, ...(next ? [next] : [])) }, 'delivery thread could not apply the reload; it keeps the methods it had');
           }
           return;
         case 'idle':

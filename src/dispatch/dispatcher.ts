@@ -38,7 +38,7 @@ export interface DispatcherDeps {
 
 export interface Dispatcher {
   /** Starts delivering (a delivery thread starts in the background: see app/delivery-host). */
-  start(): void | Promise<void>;
+  start(): void;
   /** New work may be due: claim soon. */
   nudge(): void;
   /** Claims and starts due deliveries now (tests drive the loop with this). */

@@ -12,7 +12,7 @@ import type { RemoteRefUpdates } from '../domain/notification.ts';
 import type { AlarmCache } from './alarm-cache.ts';
 import type { Connection, RawDb, SyncDb } from './db.ts';
 import type { PendingCount } from './pending.ts';
-import type { WriteLock } from './write-lock.ts';
+import { withLock, type WriteLock } from './write-lock.ts';
 import { notificationAlarms, notifications, remoteRefs } from './schema.ts';
 import { ALARM_COLUMNS, rowFromValues, rowToAlarm } from './rows.ts';
 
@@ -132,7 +132,7 @@ export class DeliveryLedger {
    * reason rather than left leased: its batch mates still go out.
    */
   claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
-    return this.#locked(() => this.#raw.transaction(() => this.#claim(method, limit, now, leaseUntil)));
+    return withLock(this.#lock, () => this.#raw.transaction(() => this.#claim(method, limit, now, leaseUntil)));
   }
 
   #claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
@@ -201,7 +201,7 @@ export class DeliveryLedger {
   complete(batch: readonly Completion[]): void {
     let done = 0;
     const q = this.#q;
-    this.#locked(() => this.#raw.transaction(() => {
+    withLock(this.#lock, () => this.#raw.transaction(() => {
       for (const c of batch) {
         const outcome = c.kind === 'release' ? 'aborted' : c.kind === 'dead' ? (c.permanent ? 'permanent' : 'retry') : c.kind;
         const status = c.status ?? null;
@@ -224,10 +224,6 @@ export class DeliveryLedger {
       }
     }));
     this.#pending.add(-done);
-  }
-
-  #locked<T>(fn: () => T): T {
-    return this.#lock ? this.#lock.run(fn) : fn();
   }
 
   /** Startup recovery: every lease left by a previous process is void. Returns how many. */

@@ -9,7 +9,7 @@ import type { Alarm } from '../domain/alarm.ts';
 import type { Connection, RawDb } from './db.ts';
 import { idempotencyKeys, notificationAlarms } from './schema.ts';
 import { ALARM_COLUMNS, alarmToValues } from './rows.ts';
-import type { WriteLock } from './write-lock.ts';
+import { withLock, type WriteLock } from './write-lock.ts';
 
 export interface NewNotification {
   readonly id: string;
@@ -68,7 +68,7 @@ export class Enqueuer {
 
   /** Runs fn in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T {
-    return this.#lock ? this.#lock.run(() => this.#raw.transaction(fn)) : this.#raw.transaction(fn);
+    return withLock(this.#lock, () => this.#raw.transaction(fn));
   }
 
   insertAlarm(a: Alarm, routedTo: number): void {

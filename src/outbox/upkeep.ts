@@ -5,7 +5,7 @@
 import { lte, sql } from 'drizzle-orm';
 import type { SyncDb } from './db.ts';
 import { attempts, deliveries, idempotencyKeys } from './schema.ts';
-import type { WriteLock } from './write-lock.ts';
+import { withLock, type WriteLock } from './write-lock.ts';
 
 export class OutboxUpkeep {
   readonly #db: SyncDb;
@@ -16,10 +16,6 @@ export class OutboxUpkeep {
     this.#lock = lock;
   }
 
-  #locked(fn: () => void): void {
-    if (this.#lock) this.#lock.run(fn);
-    else fn();
-  }
 
   /**
    * Deletes history older than the retention: delivery log, attempts, dead letters (by when they died),
@@ -28,7 +24,7 @@ export class OutboxUpkeep {
    */
   prune(now: number, retentionMs: number, idempotencyTtlMs: number): void {
     const horizon = now - retentionMs;
-    this.#locked(() => this.#db.transaction((tx) => {
+    withLock(this.#lock, () => this.#db.transaction((tx) => {
       tx.delete(deliveries).where(lte(deliveries.sentAt, horizon)).run();
       tx.delete(attempts).where(lte(attempts.at, horizon)).run();
       tx.run(sql`DELETE FROM notifications WHERE state = 'dead' AND dead_at <= ${horizon}`);
@@ -45,7 +41,7 @@ export class OutboxUpkeep {
 
   /** Cheap write probe for /readyz. */
   probeWritable(): void {
-    this.#locked(() => {
+    withLock(this.#lock, () => {
       this.#db.run(sql`BEGIN IMMEDIATE`);
       this.#db.run(sql`ROLLBACK`);
     });

@@ -22,6 +22,11 @@ const WAIT_SLICE_MS = 50;
  */
 export const MAX_WAIT_MS = 5000;
 
+/** fn under the lock when there is one (another thread writes to the database), else fn as it is. */
+export function withLock<T>(lock: WriteLock | undefined, fn: () => T): T {
+  return lock ? lock.run(fn) : fn();
+}
+
 /** ES2024 (Node 20, Bun and Deno have it; the project's TypeScript lib is ES2022). */
 interface AtomicsWaitAsync {
   waitAsync(cell: Int32Array, index: number, value: number, timeoutMs: number): { async: false; value: string } | { async: true; value: Promise<string> };
