@@ -40,10 +40,44 @@ test('matcher keeps its source pattern', () => {
   assert.equal(compileMatcher('!~x').source, '!~x');
 });
 
-test('invalid regular expressions throw MatcherError naming the pattern', () => {
-  assert.throws(() => compileMatcher('~('), new MatcherError('invalid regular expression "~(": Unterminated group'));
-  assert.throws(() => compileMatcher('!~a)|(b'), new MatcherError(`invalid regular expression "!~a)|(b": Unmatched ')'`));
-  assert.throws(() => compileMatcher('~[z-a]'), MatcherError);
+// scripts/run-tests.mjs runs this file on Node, Bun and Deno: the messages below are the same on each.
+test('invalid regular expressions throw MatcherError naming the pattern, in the same words on every runtime', () => {
+  const table: [pattern: string, reason: string | undefined][] = [
+    ['~(', 'unbalanced parenthesis: "(" without ")"'],
+    ['~((a)', 'unbalanced parenthesis: "(" without ")"'],
+    ['~(?:a', 'unbalanced parenthesis: "(" without ")"'],
+    ['!~a)|(b', 'unbalanced parenthesis: ")" without "("'],
+    ['~(a))', 'unbalanced parenthesis: ")" without "("'],
+    ['~[a', 'unbalanced bracket: "[" without "]"'],
+    ['~(]', 'unbalanced parenthesis: "(" without ")"'],
+    ['~*', '"*" has nothing to repeat'],
+    ['~a|+b', '"+" has nothing to repeat'],
+    ['~a**', '"*" has nothing to repeat'],
+    ['~^?', '"?" has nothing to repeat'],
+    ['~\\b+', '"+" has nothing to repeat'],
+    ['~{2}', '"{2}" has nothing to repeat'],
+    ['~x{1}{2}', '"{2}" has nothing to repeat'],
+    ['~(?<=a)*', '"*" has nothing to repeat'],
+    ['~a{3,1}', 'numbers out of order in "{3,1}"'],
+    ['~[z-a]', 'range out of order in character class: "z-a"'],
+    ['~[\\x41-Z\\]-A]', 'range out of order in character class: "\\\\]-A"'],
+    ['~a\\', 'trailing backslash'],
+    ['~[a\\', 'trailing backslash'],
+    ['~(?a)', 'invalid group syntax "(?a"'],
+    ['~(?<1x>a)', 'invalid group name'],
+    ['~(?<a', 'invalid group name'],
+    ['~(?<n>a)\\k<m>', undefined], // no rule of tocsin's explains it: the message names the pattern only
+  ];
+  for (const [pattern, reason] of table) {
+    const message = `invalid regular expression ${JSON.stringify(pattern)}${reason === undefined ? '' : `: ${reason}`}`;
+    assert.throws(() => compileMatcher(pattern), new MatcherError(message), pattern);
+  }
+});
+
+test('valid regular expressions that look broken are accepted (the runtime decides validity)', () => {
+  for (const re of ['a{', ']', '}', 'a{,2}', '(?=a)*', '[]', '[^]', '[a-]', '[\\d-a]', 'a*?', '\\u{2}', '(?<n>a)\\k<n>', '[\\x4f-Z]']) {
+    assert.doesNotThrow(() => compileMatcher(`~${re}`), re);
+  }
 });
 
 test('a plain pattern that looks like a regex is compared literally', () => {

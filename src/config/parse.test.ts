@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig, parseConfig, readTextFile, type Env } from './index.ts';
 import type { Config } from './types.ts';
@@ -218,7 +218,7 @@ test('each documented error message, exactly', () => {
     ['ingest: { max_body: lots }', 'ingest.max_body: must be a byte size like 1048576, "512KiB", "1MiB" or "10MB"'],
     ['ingest: { max_batch: 0 }', 'ingest.max_batch: must be a whole number >= 1'],
     ['log_level: loud', 'log_level: must be one of: trace, debug, info, warn, error, fatal'],
-    ['routes: [{ match: { labels: { team: "~(" } }, methods: [log] }]', 'routes[0].match.labels.team: invalid regular expression "~(": Unterminated group'],
+    ['routes: [{ match: { labels: { team: "~(" } }, methods: [log] }]', 'routes[0].match.labels.team: invalid regular expression "~(": unbalanced parenthesis: "(" without ")"'],
     ['routes: [{ match: { team: ops }, methods: [log] }]', 'routes[0].match.team: unknown field'],
     ['methods: { ops-hook: { type: webhook, url: "http://x", ulr: "http://y" } }', 'methods.ops-hook.ulr: unknown field'],
     ['methods: { x: { type: webhook, url: "http://x", signing_secret: "abc" } }', 'methods.x.signing_secret: must be "whsec_" followed by base64'],
@@ -295,6 +295,62 @@ test('loadConfig reads the file; an unreadable file is a ConfigError', () => {
     name: 'ConfigError',
     message: `config: cannot read ${missing}: ENOENT: no such file or directory`,
   });
+});
+
+/** Runs fn with `dir` as the working directory. */
+function inDir<T>(dir: string, fn: () => T): T {
+  const before = process.cwd();
+  process.chdir(dir);
+  try {
+    return fn();
+  } finally {
+    process.chdir(before);
+  }
+}
+
+test('relative paths (data_dir, every *_file) resolve against the config file\'s directory; without a file, the working directory', () => {
+  // <tmp>/etc/tocsin.yaml with its secrets next to it; the working directory <tmp>/cwd holds decoys.
+  const root = mkdtempSync(join(tmp, 'paths-'));
+  const etc = join(root, 'etc');
+  const cwd = join(root, 'cwd');
+  for (const dir of [etc, cwd]) {
+    mkdirSync(join(dir, 'secrets'), { recursive: true });
+    writeFileSync(join(dir, 'secrets', 'zeebe.token'), `token-in-${dir === etc ? 'etc' : 'cwd'}\n`);
+    writeFileSync(join(dir, 'hook.url'), `https://hooks.example/${dir === etc ? 'etc' : 'cwd'}\n`);
+  }
+  const yaml = [
+    'data_dir: data',
+    'sources: { zeebe: { token_file: secrets/zeebe.token }, abs: { token_file: "${ABS}" } }',
+    'methods: { hook: { type: webhook, url_file: ./hook.url } }',
+  ].join('\n');
+  const env = { ABS: tokenFile };
+  writeFileSync(join(etc, 'tocsin.yaml'), yaml);
+  writeFileSync(join(etc, 'missing.yaml'), 'sources: { s: { token_file: missing.token } }');
+  writeFileSync(join(etc, 'no-data-dir.yaml'), 'log_level: info');
+
+  const fromEtc = (c: Config) => {
+    assert.equal(c.dataDir, join(etc, 'data'));
+    assert.deepEqual(c.sources.map((s) => s.token.reveal()), ['token-in-etc', 'scripts-token-789']); // an absolute path stays
+    assert.equal((c.methods.hook!.settings as WebhookSettings).url.reveal(), 'https://hooks.example/etc');
+  };
+  inDir(cwd, () => {
+    fromEtc(loadConfig(join(etc, 'tocsin.yaml'), env, readTextFile));
+    fromEtc(loadConfig('../etc/tocsin.yaml', env, readTextFile)); // a relative config path, from the working directory
+    // A reload (SIGHUP) loads the file again through loadConfig: the same paths.
+    fromEtc(loadConfig('../etc/tocsin.yaml', env, readTextFile));
+    assert.throws(() => loadConfig('../etc/missing.yaml', env, readTextFile), {
+      message: `sources.s.token_file: cannot read ${join(etc, 'missing.token')}: ENOENT: no such file or directory`,
+    });
+    // data_dir not written: the default, in the working directory, as with no config file at all.
+    assert.equal(resolve(loadConfig(join(etc, 'no-data-dir.yaml'), {}, readTextFile).dataDir), join(cwd, 'data'));
+    assert.equal(resolve(loadConfig(undefined).dataDir), join(cwd, 'data'));
+    // Parsed without a file (no base directory): relative to the working directory.
+    const c = parseConfig(yaml, env, readTextFile);
+    assert.equal(resolve(c.dataDir), join(cwd, 'data'));
+    assert.deepEqual(c.sources.map((s) => s.token.reveal()), ['token-in-cwd', 'scripts-token-789']);
+    assert.equal((c.methods.hook!.settings as WebhookSettings).url.reveal(), 'https://hooks.example/cwd');
+  });
+  assert.deepEqual(issuesOf('sources: { a: { token_file: "" } }'), ['sources.a.token_file: must not be empty']);
 });
 
 test('the result is deeply frozen, and still works', () => {

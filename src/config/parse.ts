@@ -4,11 +4,14 @@
  * Steps: YAML → ${ENV} substitution on string values → zod schema (schema.ts) →
  * secrets (x / x_file), per-method delivery settings, cross-field checks → freeze.
  * Every problem becomes one "<dotted.path>: <message>" line of a ConfigError.
+ * Relative paths (data_dir, every x_file) resolve against `baseDir`, the config file's directory.
  */
+import { isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import * as z from 'zod';
 import { channelDescriptor } from '../channels/registry.ts';
 import { redact, Secret } from '../lib/secret.ts';
+import { defaultConfig } from './defaults.ts';
 import { ConfigError } from './errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
@@ -20,18 +23,23 @@ export type ReadFile = (path: string) => string;
 
 export { ConfigError };
 
-export function parseConfig(yamlText: string, env: Env, readFile: ReadFile): Config {
+/**
+ * `baseDir`: the directory that relative paths in the document (data_dir, every x_file) resolve against,
+ * the config file's (loadConfig passes it). Without it they are left as written: relative to the working
+ * directory.
+ */
+export function parseConfig(yamlText: string, env: Env, readFile: ReadFile, baseDir?: string): Config {
   // A config is parsed once (and on reload): compiling zod's fast paths would cost more than they save.
   const jitless = z.config().jitless;
   z.config({ jitless: true });
   try {
-    return parseConfigOnce(yamlText, env, readFile);
+    return parseConfigOnce(yamlText, env, readFile, baseDir);
   } finally {
     z.config({ jitless });
   }
 }
 
-function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile): Config {
+function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile, baseDir: string | undefined): Config {
   const issues = new Issues();
   const doc = expandEnv(parseYaml(yamlText) ?? {}, [], env, issues);
   const raw = parseRaw(doc);
@@ -39,7 +47,8 @@ function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile): Config
     for (const i of raw.issues) issues.add(i.path, i.message);
     throw new ConfigError(issues.lines);
   }
-  const config = build(raw.value, new Secrets(readFile, issues), issues);
+  const path: ResolvePath = (p) => (baseDir === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
+  const config = build(raw.value, path, new Secrets(readFile, path, issues), issues);
   if (issues.lines.length > 0) throw new ConfigError(issues.lines);
   return deepFreeze(config);
 }
@@ -120,11 +129,14 @@ function expandEnv(value: unknown, path: Path, env: Env, issues: Issues): unknow
 
 // ---- secrets -----------------------------------------------------------------------------------
 
+/** A path as written in the document → the path to use (see parseConfig's baseDir). */
+type ResolvePath = (path: string) => string;
 type Check = (value: string) => string | undefined;
 
 class Secrets {
   constructor(
     private readonly readFile: ReadFile,
+    private readonly path: ResolvePath,
     private readonly issues: Issues,
   ) {}
 
@@ -132,7 +144,8 @@ class Secrets {
   read(path: Path, obj: object, key: string, opts: { required: boolean; check?: Check }): Secret | undefined {
     const fields = obj as Record<string, string | undefined>;
     const inline = fields[key];
-    const file = fields[`${key}_file`];
+    const written = fields[`${key}_file`];
+    const file = written && this.path(written);
     if (inline !== undefined && file !== undefined) {
       this.issues.add(path, `set ${opts.required ? 'exactly' : 'at most'} one of ${key} or ${key}_file`);
       return undefined;
@@ -142,6 +155,10 @@ class Secrets {
       return undefined;
     }
     const at = [...path, file !== undefined ? `${key}_file` : key];
+    if (file === '') {
+      this.issues.add(at, 'must not be empty'); // resolved, "" would name the config's directory
+      return undefined;
+    }
     let value: string;
     if (file !== undefined) {
       try {
@@ -162,7 +179,7 @@ class Secrets {
 /** Placeholder for a required secret that failed: the config is never returned when there are issues. */
 const MISSING = new Secret('');
 
-function build(raw: RawConfig, secrets: Secrets, issues: Issues): Config {
+function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issues): Config {
   const d = raw.delivery;
   const delivery: Config['delivery'] = {
     concurrency: d.concurrency,
@@ -186,7 +203,8 @@ function build(raw: RawConfig, secrets: Secrets, issues: Issues): Config {
 
   return {
     listen: raw.listen,
-    dataDir: raw.data_dir,
+    // Not written: the default, in the working directory (a path in the file resolves against the file's).
+    dataDir: raw.data_dir === undefined ? defaultConfig().dataDir : path(raw.data_dir),
     logLevel: raw.log_level,
     sources,
     methods,

@@ -139,7 +139,7 @@ const route = z.strictObject({
 
 export const rawConfigSchema = z.strictObject({
   listen: listen.prefault('127.0.0.1:9095'),
-  data_dir: nonEmpty.prefault('./data'),
+  data_dir: nonEmpty.optional(), // absent: the default in the working directory (parse.ts)
   log_level: z.enum(LOG_LEVELS, { error: oneOf(LOG_LEVELS) }).prefault('info'),
   sources: section(z.record(name, source).prefault({})),
   methods: section(z.record(name, method).prefault({})),
