@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Secret } from '../lib/secret.ts';
-import { attemptHttp, classifyError, classifyResponse, excerpt, parseRetryAfter, urlSecrets } from './http.ts';
+import { redact, Secret } from '../lib/secret.ts';
+import { attemptHttp, basicAuth, basicAuthorization, classifyError, classifyResponse, excerpt, parseRetryAfter, splitUserinfo, urlSecrets } from './http.ts';
 import type { HttpClient, HttpResponse } from './types.ts';
 
 const NOW = Date.parse('2024-03-01T12:00:00Z');
@@ -158,4 +158,29 @@ test('attemptHttp: inspect turns a 2xx that reports a failure in its body into t
   assert.deepEqual(await attemptHttp(fine, req, new AbortController().signal, { now, secrets: [], inspect }), { outcome: 'sent', status: 200 });
   const plain: HttpClient = async () => res(204);
   assert.deepEqual(await attemptHttp(plain, req, new AbortController().signal, { now, secrets: [] }), { outcome: 'sent', status: 204 });
+});
+
+test('splitUserinfo: the URL without its userinfo, and the userinfo percent-decoded as Basic credentials', () => {
+  const { url, auth } = splitUserinfo('https://relay%40ops:p%40ss%3Aw%2Frd%20%C3%BC@Hooks.Example:443/a?k=1#f');
+  assert.equal(url, 'https://hooks.example/a?k=1#f');
+  assert.equal(auth?.username, 'relay@ops');
+  assert.equal(auth?.password.reveal(), 'p@ss:w/rd ü');
+  // RFC 7617: base64 of the UTF-8 of "user:password"; the colons in the password stay as they are.
+  assert.equal(basicAuthorization(auth!), 'Basic cmVsYXlAb3BzOnBAc3M6dy9yZCDDvA==');
+  assert.equal(Buffer.from('cmVsYXlAb3BzOnBAc3M6dy9yZCDDvA==', 'base64').toString('utf8'), 'relay@ops:p@ss:w/rd ü');
+
+  const token = splitUserinfo('http://tok-abcdef@127.0.0.1:8080/x'); // a user name alone: an empty password, as Go sends it
+  assert.equal(token.url, 'http://127.0.0.1:8080/x');
+  assert.equal(basicAuthorization(token.auth!), `Basic ${Buffer.from('tok-abcdef:').toString('base64')}`);
+  assert.equal(basicAuthorization(splitUserinfo('http://:pw-only@h/').auth!), `Basic ${Buffer.from(':pw-only').toString('base64')}`);
+
+  for (const plain of ['https://h.example/x?to=a@b', 'http://@h/', 'not a url @ all']) assert.deepEqual(splitUserinfo(plain), { url: plain });
+  assert.throws(() => splitUserinfo('https://u:p%zz-secret@h/'), (e: Error) => e.message === 'the user name or password in the URL is not valid percent-encoding');
+});
+
+test('basicAuth: the password also redacts "user:password" and the header it makes', () => {
+  const auth = basicAuth('ops', 'hunter2-hunter2');
+  const header = basicAuthorization(auth);
+  assert.equal(header, `Basic ${Buffer.from('ops:hunter2-hunter2').toString('base64')}`);
+  assert.equal(redact(`echo ${header} ops:hunter2-hunter2 hunter2-hunter2`, [auth.password]), 'echo Basic <secret> <secret> <secret>');
 });

@@ -157,6 +157,51 @@ export function urlSecrets(url: string): Secret[] {
   return [...out].sort((a, b) => b.length - a.length).map((p) => new Secret(p));
 }
 
+/** HTTP Basic credentials (RFC 7617). */
+export interface BasicAuth {
+  readonly username: string;
+  /** Its related value "username:password" is redacted too, and so the base64 the header carries. */
+  readonly password: Secret;
+}
+
+export function basicAuth(username: string, password: string): BasicAuth {
+  return { username, password: new Secret(password, [`${username}:${password}`]) };
+}
+
+/** The `Authorization` value: `Basic <base64 of "username:password" in UTF-8>`. */
+export function basicAuthorization(auth: BasicAuth): string {
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`, 'utf8').toString('base64')}`;
+}
+
+/**
+ * A URL's userinfo (`https://user:pass@host/…`) as Basic credentials, each part percent-decoded (as Go
+ * and Alertmanager do), and the URL without it: the one to send to, so that no runtime's HTTP client
+ * ever sees userinfo (undici drops it silently, fetch refuses it or sends it its own way). A URL without
+ * userinfo, or one that does not parse, comes back as given. Throws when the userinfo is not valid
+ * percent-encoding; the message never quotes it.
+ */
+export function splitUserinfo(url: string): { readonly url: string; readonly auth?: BasicAuth } {
+  if (!url.includes('@')) return { url };
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  let username: string;
+  let password: string;
+  try {
+    username = decodeURIComponent(u.username);
+    password = decodeURIComponent(u.password);
+  } catch {
+    throw new Error('the user name or password in the URL is not valid percent-encoding');
+  }
+  u.username = '';
+  u.password = '';
+  return { url: u.href, auth: basicAuth(username, password) };
+}
+
 /** `truncated`: the error may end with a cut-off body excerpt (see redact). */
 function redactResult(r: SendResult, secrets: readonly (Secret | undefined)[], truncated = false): SendResult {
   return r.outcome === 'sent' ? r : { ...r, error: redact(r.error, secrets, { truncated }) };

@@ -4,9 +4,11 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Delivery } from '../domain/notification.ts';
-import { Secret } from '../lib/secret.ts';
+import { ConfigError, parseConfig } from '../config/parse.ts';
+import { redact, Secret, secretsIn } from '../lib/secret.ts';
 import { assertNoSecretLeak, checkStatusTable, fakeReceiver, type ScriptStep } from '../../test/support/channel-kit.ts';
 import type { ChannelDeps, HttpClient, HttpRequest } from './types.ts';
+import { basicAuth } from './http.ts';
 import { buildWebhookRequest, createWebhookChannel, type WebhookSettings } from './webhook.ts';
 
 const NOW = Date.parse('2024-03-01T12:00:00.500Z');
@@ -89,6 +91,61 @@ test('bearer token, custom headers, and Standard Webhooks signature', () => {
   assert.ok(verify(SIGNING, later.headers, later.body));
 });
 
+/** Basic credentials in a URL: a password with reserved and non-ASCII characters, percent-encoded. */
+const USER = 'relay@ops';
+const PASSWORD = 'p@ss:w/rd ü-31415';
+const USERINFO = `${encodeURIComponent(USER)}:${encodeURIComponent(PASSWORD)}`;
+/** `Basic` + base64 of "relay@ops:p@ss:w/rd ü-31415" in UTF-8, worked out by hand. */
+const BASIC = 'Basic cmVsYXlAb3BzOnBAc3M6dy9yZCDDvC0zMTQxNQ==';
+
+test('userinfo: sent as Authorization: Basic (percent-decoded), and taken out of the URL', () => {
+  const r = buildWebhookRequest(cfg(`https://${USERINFO}@h.example/hook?k=1`), delivery, NOW);
+  assert.equal(r.url, 'https://h.example/hook?k=1');
+  assert.equal(r.headers['authorization'], BASIC);
+  assert.deepEqual(Object.keys(r.headers).sort(), ['authorization', 'content-type', 'idempotency-key', 'user-agent']);
+  // Explicit Basic credentials take the place of those in the URL; a bearer token replaces either.
+  const explicit = buildWebhookRequest(cfg(`https://${USERINFO}@h.example/`, { basicAuth: basicAuth('ops', 'hunter2-hunter2') }), delivery, NOW);
+  assert.equal(explicit.headers['authorization'], `Basic ${Buffer.from('ops:hunter2-hunter2').toString('base64')}`);
+  assert.equal(explicit.url, 'https://h.example/');
+  const bearer = buildWebhookRequest(cfg(`https://${USERINFO}@h.example/`, { bearerToken: new Secret('tok-123456') }), delivery, NOW);
+  assert.equal(bearer.headers['authorization'], 'Bearer tok-123456');
+  const custom = buildWebhookRequest(cfg('https://h.example/', { basicAuth: basicAuth('ops', 'pw-1234'), headers: { Authorization: 'Custom x' } }), delivery, NOW);
+  assert.equal(custom.headers['authorization'], `Basic ${Buffer.from('ops:pw-1234').toString('base64')}`);
+});
+
+/** The webhook method `x` parsed from YAML (with `extra` settings), or the config's issue lines. */
+function parseHook(extra: string): WebhookSettings | string[] {
+  try {
+    return parseConfig(`methods: { x: { type: webhook, ${extra} } }`, {}, () => '').methods.x!.settings as WebhookSettings;
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+}
+
+test('config: userinfo with a second Authorization (bearer_token, an Authorization header) or bad percent-encoding is an error', () => {
+  const url = `url: "https://${USERINFO}@h.example/"`;
+  const cases: [string, string][] = [
+    [`${url}, bearer_token: tok-123456`, 'methods.x.bearer_token: cannot be used with a user name or password in url (each sets the Authorization header): remove one of them'],
+    [`${url}, headers: { AUTHORIZATION: "Basic abcd" }`, 'methods.x.headers.AUTHORIZATION: cannot be used with a user name or password in url (each sets the Authorization header): remove one of them'],
+    [
+      'url: "https://u:p%zz-secret@h.example/"',
+      'methods.x.url: the user name or password in the URL is not valid percent-encoding: write each reserved character of the user name and password as %XX',
+    ],
+  ];
+  for (const [yaml, issue] of cases) assert.deepEqual(parseHook(yaml), [issue], yaml);
+  // Without userinfo, a bearer token still replaces an Authorization header (as documented).
+  assert.ok(!Array.isArray(parseHook('url: "https://h.example/", bearer_token: tok-123456, headers: { Authorization: x }')));
+});
+
+test('config: the settings carry the userinfo credentials as secrets, so every redaction finds them in every form', () => {
+  const settings = parseHook(`url: "https://${USERINFO}@h.example/"`);
+  assert.ok(!Array.isArray(settings), String(settings));
+  assert.equal(buildWebhookRequest(settings, delivery, NOW).headers['authorization'], BASIC);
+  const echoed = `${BASIC} ${PASSWORD} ${encodeURIComponent(PASSWORD)} ${USER}:${PASSWORD}`;
+  assert.equal(redact(echoed, secretsIn(settings)), 'Basic <secret> <secret> <secret> <secret>');
+});
+
 // ---- end to end against a real node:http server ----
 
 const fetchClient: HttpClient = async (req, signal) => {
@@ -115,6 +172,7 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     case '/bad': return reply(400, '{"error":"invalid payload"}');
     case '/slow': return void setTimeout(() => reply(200, 'late'), 5000).unref();
     case '/echo-header': return reply(401, `bad key ${req.headers['x-api-key']}`);
+    case '/echo-basic': return reply(401, `denied: auth=${req.headers.authorization}`);
     case '/echo': return reply(500, `denied: auth=${req.headers.authorization} url=${req.url} full=http://${req.headers.host}${req.url}`);
     default: return reply(500);
   }
@@ -199,6 +257,16 @@ test('e2e a 401 echoing a custom header value (an API key) does not leak it', as
   assertNoSecretLeak([key], { errorText: error });
 });
 
+test('e2e userinfo: the server gets the Basic header (Node\'s fetch would refuse such a URL), and its echo leaks nothing', async () => {
+  seen.length = 0;
+  const url = `${base.replace('//', `//${USERINFO}@`)}/echo-basic`;
+  const r = await send(cfg(url));
+  assert.equal(seen[0]?.headers['authorization'], BASIC);
+  assert.deepEqual(r, { outcome: 'permanent', status: 401, error: 'HTTP 401: denied: auth=Basic <secret>' });
+  const error = r.outcome === 'permanent' ? r.error : '';
+  assertNoSecretLeak([PASSWORD, `${USER}:${PASSWORD}`, url], { errorText: error });
+});
+
 // ---- the shared HTTP channel contract (test/support/channel-kit.ts) ----
 
 const fakeDeps = (http: HttpClient): ChannelDeps => ({ http, clock: { now: () => NOW }, writeLine: () => {} });
@@ -228,4 +296,11 @@ test('a receiver echoing the URL secret, the bearer token and a custom header va
     assert.match(error, /<secret>/, `${what}: the echo reached the error text, redacted`);
     assertNoSecretLeak([qs, token, apiKey], { errorText: error });
   }
+});
+
+test('userinfo that is not valid percent-encoding: a permanent failure that quotes none of it', async () => {
+  const receiver = fakeReceiver([]);
+  const r = await createWebhookChannel('ops-hook', cfg('https://u:p%zz-secret@h.example/'), fakeDeps(receiver.client)).send(delivery, new AbortController().signal);
+  receiver.assertDone();
+  assert.deepEqual(r, { outcome: 'permanent', error: 'cannot build request: the user name or password in the URL is not valid percent-encoding' });
 });

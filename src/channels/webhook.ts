@@ -1,12 +1,13 @@
 /**
  * @module channels/webhook
- * POST the envelope as JSON, optionally with a bearer token and a Standard Webhooks signature.
+ * POST the envelope as JSON, optionally with Basic auth (from the URL's userinfo), a bearer token and a
+ * Standard Webhooks signature.
  */
 import * as z from 'zod';
 import { toEnvelope } from '../domain/envelope.ts';
 import type { Delivery } from '../domain/notification.ts';
 import { Secret } from '../lib/secret.ts';
-import { attemptHttp } from './http.ts';
+import { attemptHttp, basicAuthorization, splitUserinfo, urlSecrets, type BasicAuth } from './http.ts';
 import { checkHttpUrl, headersField } from './settings.ts';
 import { checkSigningSecret, signStandardWebhook } from './signing.ts';
 import { defineChannel, type Channel, type ChannelDeps, type HttpRequest } from './types.ts';
@@ -14,22 +15,32 @@ import { defineChannel, type Channel, type ChannelDeps, type HttpRequest } from 
 export const USER_AGENT = 'tocsin';
 
 export interface WebhookSettings {
+  /** As configured: userinfo in it is sent as Basic auth, never as part of the URL (see splitUserinfo). */
   readonly url: Secret;
   readonly headers: Readonly<Record<string, string>>;
+  /** Explicit Basic credentials (no config setting gives them yet); they take the place of any in the URL. */
+  readonly basicAuth?: BasicAuth;
   readonly bearerToken?: Secret;
   readonly signingSecret?: Secret;
 }
 
-/** Pure: the exact request for one attempt. Custom headers cannot override auth, idempotency or signature headers. */
+/**
+ * Pure: the exact request for one attempt. Custom headers cannot override auth, idempotency or signature
+ * headers. Userinfo in the URL is taken out of it and sent as `Authorization: Basic`, the same on every
+ * runtime; a bearer token replaces it.
+ */
 export function buildWebhookRequest(
   cfg: WebhookSettings,
   d: Delivery,
   nowMs: number,
   userAgent: string = USER_AGENT,
 ): HttpRequest {
+  const target = splitUserinfo(cfg.url.reveal());
   const body = JSON.stringify(toEnvelope(d));
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
   for (const [k, v] of Object.entries(cfg.headers)) headers[k.toLowerCase()] = v;
+  const basic = cfg.basicAuth ?? target.auth;
+  if (basic) headers['authorization'] = basicAuthorization(basic);
   if (cfg.bearerToken) headers['authorization'] = `Bearer ${cfg.bearerToken.reveal()}`;
   headers['idempotency-key'] = d.notificationId;
   if (cfg.signingSecret) {
@@ -38,12 +49,41 @@ export function buildWebhookRequest(
     headers['webhook-timestamp'] = String(ts);
     headers['webhook-signature'] = signStandardWebhook(cfg.signingSecret.reveal(), d.notificationId, ts, body);
   }
-  return { method: 'POST', url: cfg.url.reveal(), headers, body };
+  return { method: 'POST', url: target.url, headers, body };
+}
+
+/**
+ * Everything that must never appear in an error text: the secret settings, the URL with and without its
+ * userinfo and the URL's secret-looking parts (the request URL no longer has the userinfo), and custom
+ * header values (often credentials, e.g. an API key header).
+ */
+function webhookSecrets(cfg: WebhookSettings): Secret[] {
+  const url = cfg.url.reveal();
+  let target: ReturnType<typeof splitUserinfo> = { url };
+  try {
+    target = splitUserinfo(url);
+  } catch {
+    // Such a URL is never sent: building the request fails.
+  }
+  return [
+    cfg.url, new Secret(target.url), ...urlSecrets(url), ...(target.auth ? [target.auth.password] : []),
+    ...[cfg.basicAuth?.password, cfg.bearerToken, cfg.signingSecret].filter((s) => s !== undefined),
+    ...Object.values(cfg.headers).map((v) => new Secret(v)),
+  ];
+}
+
+/** The configured URL as a Secret that also redacts the credentials in its userinfo, in every form. */
+function urlSecret(url: Secret, userinfo: BasicAuth | undefined): Secret {
+  return userinfo ? new Secret(url.reveal(), userinfo.password.revealAll()) : url;
+}
+
+/** The header name in `headers` that is `Authorization` (any case), if any. */
+function authorizationHeader(headers: Readonly<Record<string, string>>): string | undefined {
+  return Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
 }
 
 export function createWebhookChannel(method: string, cfg: WebhookSettings, deps: ChannelDeps, userAgent: string = USER_AGENT): Channel {
-  // Custom header values often carry credentials (e.g. an API key header): redact them like the rest.
-  const secrets = [cfg.url, cfg.bearerToken, cfg.signingSecret, ...Object.values(cfg.headers).map((v) => new Secret(v))];
+  const secrets = webhookSecrets(cfg);
   const now = () => deps.clock.now();
   return {
     method,
@@ -67,7 +107,12 @@ export const webhookChannel = defineChannel({
   }),
   defaults: { headers: {} },
   secrets: {
-    url: { required: true, check: checkHttpUrl, description: 'the http(s) URL to POST to' },
+    url: {
+      required: true,
+      check: checkHttpUrl,
+      description:
+        'the http(s) URL to POST to; a user name and password in it (`https://user:pass@host/…`) are sent as `Authorization: Basic`, percent-decoded, and taken out of the URL',
+    },
     bearer_token: { required: false, description: 'sent as `Authorization: Bearer <token>`' },
     signing_secret: {
       required: false,
@@ -75,11 +120,27 @@ export const webhookChannel = defineChannel({
       description: '`whsec_<base64>`: signs each request with Standard Webhooks headers',
     },
   },
-  settings: (f, s): WebhookSettings => ({
-    url: s.url!,
-    headers: { ...f.headers },
-    ...(s.bearer_token && { bearerToken: s.bearer_token }),
-    ...(s.signing_secret && { signingSecret: s.signing_secret }),
-  }),
+  settings: (f, s, problem): WebhookSettings => {
+    let userinfo: BasicAuth | undefined;
+    try {
+      userinfo = splitUserinfo(s.url!.reveal()).auth;
+    } catch (e) {
+      problem('url', `${(e as Error).message}: write each reserved character of the user name and password as %XX`);
+    }
+    // Userinfo is sent as one Authorization header: a second source of that header is a mistake.
+    const header = authorizationHeader(f.headers ?? {});
+    if (userinfo && s.bearer_token) {
+      problem('bearer_token', 'cannot be used with a user name or password in url (each sets the Authorization header): remove one of them');
+    }
+    if (userinfo && header !== undefined) {
+      problem(`headers.${header}`, 'cannot be used with a user name or password in url (each sets the Authorization header): remove one of them');
+    }
+    return {
+      url: urlSecret(s.url!, userinfo),
+      headers: { ...f.headers },
+      ...(s.bearer_token && { bearerToken: s.bearer_token }),
+      ...(s.signing_secret && { signingSecret: s.signing_secret }),
+    };
+  },
   create: (method, settings, deps) => createWebhookChannel(method, settings, deps),
 });

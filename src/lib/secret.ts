@@ -4,13 +4,26 @@
  */
 const REDACTED = '<secret>';
 
+/** Shorter values are never redacted: they would blank out ordinary text. */
+const MIN_REDACTED = 4;
+
 export class Secret {
   readonly #value: string;
-  constructor(value: string) {
+  readonly #related: readonly string[];
+  /**
+   * `related`: values made from this one that are as secret and are redacted with it, e.g.
+   * "user:password" for a Basic auth password (and so, through `encodedForms`, the header's base64).
+   */
+  constructor(value: string, related: readonly string[] = []) {
     this.#value = value;
+    this.#related = related;
   }
   reveal(): string {
     return this.#value;
+  }
+  /** The value and its related values: what `redact` looks for (in each of their encoded forms). */
+  revealAll(): readonly string[] {
+    return [this.#value, ...this.#related];
   }
   toString(): string {
     return REDACTED;
@@ -24,21 +37,45 @@ export class Secret {
 }
 
 /**
- * Replace every occurrence of each secret's value in a text (for error bodies echoed by peers).
+ * The forms a value takes when a peer echoes it: as is, base64 of its UTF-8 (standard and url-safe,
+ * with and without padding: an echoed `Authorization: Basic` header, a JWT part) and percent-encoded.
+ */
+export function encodedForms(value: string): string[] {
+  const b64 = Buffer.from(value, 'utf8').toString('base64');
+  const bare = b64.replace(/=+$/, '');
+  const urlSafe = bare.replace(/\+/g, '-').replace(/\//g, '_');
+  const forms = [value, b64, bare, urlSafe + b64.slice(bare.length), urlSafe];
+  try {
+    forms.push(encodeURIComponent(value));
+  } catch {
+    /* a lone surrogate has no percent-encoding */
+  }
+  return [...new Set(forms)];
+}
+
+/** Every text to redact for these secrets, longest first (a secret inside a longer one goes with it). */
+function redactable(secrets: readonly (Secret | undefined)[]): string[] {
+  const out = new Set<string>();
+  for (const s of secrets) {
+    for (const v of s?.revealAll() ?? []) if (v.length >= MIN_REDACTED) for (const f of encodedForms(v)) out.add(f);
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replace every occurrence of each secret (its value and related values, in every form of
+ * `encodedForms`) in a text (for error bodies echoed by peers). Values under 4 characters are left alone.
  * `truncated`: the text was cut off (a body excerpt), so a secret may sit at its end only in part: a
- * tail that begins a secret (4 characters or more) is redacted too.
+ * tail that begins one of those forms (4 characters or more) is redacted too.
  */
 export function redact(text: string, secrets: readonly (Secret | undefined)[], opts: { truncated?: boolean } = {}): string {
+  const forms = redactable(secrets);
   let out = text;
-  for (const s of secrets) {
-    const v = s?.reveal();
-    if (v && v.length >= 4) out = out.split(v).join(REDACTED);
-  }
+  for (const f of forms) out = out.split(f).join(REDACTED);
   if (!opts.truncated) return out;
-  for (const s of secrets) {
-    const v = s?.reveal() ?? '';
-    for (let k = Math.min(v.length - 1, out.length); k >= 4; k--) {
-      if (out.endsWith(v.slice(0, k))) {
+  for (const f of forms) {
+    for (let k = Math.min(f.length - 1, out.length); k >= MIN_REDACTED; k--) {
+      if (out.endsWith(f.slice(0, k))) {
         out = out.slice(0, out.length - k) + REDACTED;
         break;
       }

@@ -1,9 +1,11 @@
 /**
  * Secrets never leak through the real app: two webhook methods, each with a secret URL query value, a
  * bearer token and a custom header value, point at a receiver that answers 500 (one method) or 400 (the
- * other) with a body echoing the full URL and every request header. None of the secrets may then appear
- * in the stored notifications (`last_error`, `dead_reason`), the attempt history, tocsin's log records,
- * or the `GET /v1/alarms/{id}` answer.
+ * other) with a body echoing the full URL and every request header; a third has a user name and password
+ * in its URL (sent as `Authorization: Basic`) and gets a 401 echoing that header and the credentials it
+ * decodes from it. None of the secrets, in any form (base64 included), may then appear in the stored
+ * notifications (`last_error`, `dead_reason`), the attempt history, tocsin's log records, or the
+ * `GET /v1/alarms/{id}` answer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,29 +19,42 @@ const SECRETS = {
   'fail-500': { QS_500: 'qs-Five00-Secret-3141', TOKEN_500: 'tok-Five00-Bearer-2718', KEY_500: 'sk-Five00-Header-1618' },
   'fail-400': { QS_400: 'qs-Four00-Secret-5772', TOKEN_400: 'tok-Four00-Bearer-1414', KEY_400: 'sk-Four00-Header-1732' },
 } as const;
-const ALL_SECRETS = Object.values(SECRETS).flatMap((s) => Object.values(s));
-const ENV: Record<string, string> = Object.assign({}, ...Object.values(SECRETS));
+/** The userinfo of the third method's URL: its password is written percent-encoded, as a URL needs. */
+const BASIC = { USER_401: 'ops-basic', PASS_401: 'pw%40Basic401-Secret-6931' } as const;
+const BASIC_PASSWORD = decodeURIComponent(BASIC.PASS_401);
+const BASIC_HEADER = `Basic ${Buffer.from(`${BASIC.USER_401}:${BASIC_PASSWORD}`).toString('base64')}`;
+const ALL_SECRETS = [
+  ...Object.values(SECRETS).flatMap((s) => Object.values(s)),
+  BASIC.PASS_401, BASIC_PASSWORD, `${BASIC.USER_401}:${BASIC_PASSWORD}`, // the user name alone is not a secret
+];
+const ENV: Record<string, string> = Object.assign({}, BASIC, ...Object.values(SECRETS));
 
-/** The full URL and every header of a request, secret-bearing ones first (they fit in the error excerpt). */
+/**
+ * The full URL and every header of a request, secret-bearing ones first (they fit in the error excerpt);
+ * Basic credentials also decoded.
+ */
 function echo(req: IncomingMessage): string {
   const h = req.headers;
-  return `url=http://${h.host}${req.url} authorization=${h.authorization} x-api-key=${h['x-api-key']} headers=${JSON.stringify(h)}`;
+  const basic = h.authorization?.startsWith('Basic ') ? ` credentials=${Buffer.from(h.authorization.slice(6), 'base64').toString('utf8')}` : '';
+  return `url=http://${h.host}${req.url} authorization=${h.authorization}${basic} x-api-key=${h['x-api-key']} headers=${JSON.stringify(h)}`;
 }
 
 function config(port: number): string {
   const method = (name: string, n: string) =>
     `  ${name}: { type: webhook, url: "http://127.0.0.1:${port}/${name}?api_key=\${QS_${n}}", ` +
     `bearer_token: "\${TOKEN_${n}}", headers: { X-Api-Key: "\${KEY_${n}}" }, max_attempts: 2, backoff_base: 10m }`;
-  return ['methods:', method('fail-500', '500'), method('fail-400', '400'), 'routes:', '  - methods: [fail-500, fail-400]'].join('\n');
+  const basic = `  basic-401: { type: webhook, url: "http://\${USER_401}:\${PASS_401}@127.0.0.1:${port}/basic-401", max_attempts: 2, backoff_base: 10m }`;
+  return ['methods:', method('fail-500', '500'), method('fail-400', '400'), basic, 'routes:', '  - methods: [fail-500, fail-400, basic-401]'].join('\n');
 }
 
-/** A local receiver answering 500 on /fail-500 and 400 elsewhere, echoing each request; it records them. */
+/** A local receiver answering 500 on /fail-500, 401 on /basic-401 and 400 elsewhere, echoing each request; it records them. */
 async function startEchoReceiver(): Promise<{ port: number; received: IncomingMessage[]; close(): Promise<void> }> {
   const received: IncomingMessage[] = [];
   const server = createServer((req, res) => {
     received.push(req);
     req.resume();
-    req.on('end', () => res.writeHead(req.url?.startsWith('/fail-500') ? 500 : 400, { 'content-type': 'text/plain' }).end(echo(req)));
+    const status = req.url?.startsWith('/fail-500') ? 500 : req.url?.startsWith('/basic-401') ? 401 : 400;
+    req.on('end', () => res.writeHead(status, { 'content-type': 'text/plain' }).end(echo(req)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -52,7 +67,7 @@ async function startEchoReceiver(): Promise<{ port: number; received: IncomingMe
   };
 }
 
-test('a receiver echoing the URL, the bearer token and a custom header (500 and 400) leaks no secret anywhere', async (t) => {
+test('a receiver echoing the URL, the bearer token, a custom header (500 and 400) and Basic credentials (401) leaks no secret anywhere', async (t) => {
   const receiver = await startEchoReceiver();
   let h: Harness | undefined;
   t.after(async () => {
@@ -69,14 +84,18 @@ test('a receiver echoing the URL, the bearer token and a custom header (500 and 
   // Bounded wait for each notification's first attempt to be recorded (not a speed check).
   const { queries } = h.app.store;
   const attempted = () => queries.notificationsOf(alarmId).filter((n) => queries.attemptsOf(n.id).length > 0);
-  for (let i = 0; i < 1000 && attempted().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && attempted().length < 3; i++) await new Promise((r) => setTimeout(r, 10));
   await h.app.dispatcher.idle();
 
   const notifications = queries.notificationsOf(alarmId);
-  assert.equal(attempted().length, 2, `both notifications attempted: ${JSON.stringify(notifications.map((n) => [n.method, n.state, n.attempts]))}`);
+  assert.equal(attempted().length, 3, `every notification attempted: ${JSON.stringify(notifications.map((n) => [n.method, n.state, n.attempts]))}`);
   // The receiver really got every secret to echo.
-  assert.equal(receiver.received.length, 2);
+  assert.equal(receiver.received.length, 3);
   for (const req of receiver.received) {
+    if (req.url === '/basic-401') {
+      assert.equal(req.headers.authorization, BASIC_HEADER, 'the userinfo came as Basic auth');
+      continue;
+    }
     const own = Object.values(req.url?.startsWith('/fail-500') ? SECRETS['fail-500'] : SECRETS['fail-400']);
     assert.ok(own.every((s) => echo(req).includes(s)), `the receiver saw every secret of ${req.url?.split('?')[0]}`);
   }
@@ -90,11 +109,15 @@ test('a receiver echoing the URL, the bearer token and a custom header (500 and 
   assert.equal(four.lastStatus, 400);
   // The echo made it into the stored texts, redacted: the leak check below is not vacuous.
   for (const text of [five.lastError, four.lastError, four.deadReason]) assert.match(text ?? '', /authorization=Bearer <secret> x-api-key=<secret>/);
+  const basic = byMethod.get('basic-401')!;
+  assert.equal(basic.state, 'dead', '401: dead-lettered');
+  assert.equal(basic.lastStatus, 401);
+  for (const text of [basic.lastError, basic.deadReason]) assert.match(text ?? '', /authorization=Basic <secret> credentials=<secret> x-api-key=undefined/);
   assert.ok(h.logger.records.some((r) => r.level === 'warn' && r.fields.method === 'fail-500'), 'the failed attempt was logged');
 
   const answer = await h.get(`/v1/alarms/${alarmId}`);
   assert.equal(answer.status, 200, answer.text);
-  assert.equal(answer.json.notifications.length, 2);
+  assert.equal(answer.json.notifications.length, 3);
 
   const places: Record<string, string | null> = { logs: h.logger.text(), 'GET /v1/alarms/{id}': answer.text };
   for (const n of notifications) {

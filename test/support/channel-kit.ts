@@ -178,18 +178,29 @@ function preview(secret: string): string {
   return `"${secret.slice(0, Math.min(3, Math.floor(secret.length / 2)))}…" (${secret.length} chars)`;
 }
 
-/** The forms a secret takes in text: as is, percent-encoded (URLs), JSON-escaped (serialized logs). */
+/**
+ * The forms a secret takes in text: as is, percent-encoded (URLs), JSON-escaped (serialized logs), and
+ * base64 of its UTF-8, standard or url-safe, padded or not (an echoed `Authorization: Basic` header).
+ * Written independently of src/lib/secret.ts's `encodedForms`.
+ */
 function forms(secret: string): Map<string, string> {
   const out = new Map<string, string>([[secret, '']]);
-  const encoded = encodeURIComponent(secret);
-  if (!out.has(encoded)) out.set(encoded, ' percent-encoded');
-  const escaped = JSON.stringify(secret).slice(1, -1);
-  if (!out.has(escaped)) out.set(escaped, ' JSON-escaped');
+  const add = (form: string, how: string) => {
+    if (!out.has(form)) out.set(form, how);
+  };
+  add(encodeURIComponent(secret), ' percent-encoded');
+  add(JSON.stringify(secret).slice(1, -1), ' JSON-escaped');
+  const bytes = new TextEncoder().encode(secret);
+  const b64 = btoa(String.fromCharCode(...bytes));
+  add(b64, ' base64');
+  add(b64.replace(/=+$/, ''), ' base64 unpadded');
+  add(b64.replaceAll('+', '-').replaceAll('/', '_'), ' base64url');
+  add(b64.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, ''), ' base64url unpadded');
   return out;
 }
 
 /**
- * Fails if any secret (as is, percent-encoded or JSON-escaped) occurs in any place's text, naming each
+ * Fails if any secret (as is, percent-encoded, JSON-escaped or base64) occurs in any place's text, naming each
  * place and secret found; the message shows only a secret's first characters and length, never the
  * texts. Places are named by their keys (`errorText`, `logs`, `lastError`, ...); null/undefined skip.
  */
