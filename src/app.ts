@@ -6,20 +6,25 @@
  * Services start in order and stop in reverse: housekeeping, dispatcher, ingest (on stop: commits
  * already queued finish first, then deliveries drain, then housekeeping stops, then the database closes).
  */
-import { join } from 'node:path';
 import type { Config } from './config/types.ts';
 import type { HttpClient, MailServer, MailTransport } from './channels/types.ts';
-import { type Clock, type Random, type Scheduler, systemScheduler } from './lib/clock.ts';
+import { type Clock, type Random, type Scheduler, systemClock, systemScheduler } from './lib/clock.ts';
+import { RelayClock, steadyOf } from './lib/monotonic-clock.ts';
 import { idGenerator, type RandomBytes } from './lib/ids.ts';
 import type { Logger } from './lib/logger.ts';
 import { sha256Hex } from './lib/hash.ts';
 import { Readiness } from './lib/readiness.ts';
 import { startAll, stopAll, type Service } from './lib/service.ts';
-import { applyPragmas, AUTO_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, type OpenDatabase } from './outbox/db.ts';
-import { latestSchemaVersion, migrate, schemaVersion } from './outbox/migrate.ts';
-import { OutboxStore, type CommittedAlarm } from './outbox/store.ts';
+import { truncateWal, type OpenDatabase } from './outbox/db.ts';
+import { latestSchemaVersion, schemaVersion } from './outbox/migrate.ts';
+import type { OutboxStore } from './outbox/store.ts';
 import { DELIVERY_THREAD_LOCK_ID, MAIN_THREAD_LOCK_ID, WriteLock } from './outbox/write-lock.ts';
 import { createGroupCommitter } from './outbox/group-commit.ts';
+import { StorageHealth } from './outbox/storage-health.ts';
+import { storageFault } from './outbox/storage-fault.ts';
+import { fileBytes, fileIdentity, storageWatchService } from './app/storage-watch.ts';
+import { StorageReserve } from './app/storage-reserve.ts';
+import { databaseFile, deliversOnThread, deliverySynchronous, openOnFullDisk, type Outbox, type ThreadLink } from './app/open-outbox.ts';
 import { createAcceptor, type Acceptor } from './ingest/accept.ts';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.ts';
 import type { DeliveryThreadInit, DeliveryView, ThreadHandle } from './dispatch/thread-protocol.ts';
@@ -30,6 +35,9 @@ import { createMetrics } from './http/metrics.ts';
 import { createHttpApp } from './http/server.ts';
 import { LiveConfig, type ReloadResult } from './app/live-config.ts';
 import { housekeepingService } from './app/housekeeping.ts';
+import { clockWatchService, countClockJumps } from './app/clock-watch.ts';
+import { onSteadyTime } from './outbox/delivery.ts';
+import { rebaseOutbox } from './outbox/rebase.ts';
 import { VERSION } from './version.ts';
 
 export interface AppDeps {
@@ -38,6 +46,11 @@ export interface AppDeps {
   readonly http: HttpClient;
   /** Opens a mail transport (for mail channels). */
   readonly mail?: (server: MailServer) => MailTransport;
+  /**
+   * The wall clock. Given systemClock, the app keeps time on a RelayClock of its own (monotonic, re-based
+   * when the wall clock steps: lib/monotonic-clock, app/clock-watch); a RelayClock (tests inject its
+   * sources) is used as it is; any other clock (a test's fake) too, with nothing to watch.
+   */
   readonly clock: Clock;
   /** Timers (system timers by default). */
   readonly scheduler?: Scheduler;
@@ -78,84 +91,26 @@ export interface App {
   readonly address: ListenAddress | undefined;
 }
 
-export function databaseFile(config: Config): string {
-  return join(config.dataDir, 'tocsin.db');
-}
-
-interface Outbox {
-  readonly main: OpenDatabase;
-  readonly store: OutboxStore;
-  close(): void;
-}
-
-/** Does delivery run on a thread of its own? */
-function deliversOnThread(config: Config, deps: AppDeps): boolean {
-  return deps.deliveryThread !== undefined && config.delivery.thread;
-}
-
-/** The delivery connection's synchronous level: NORMAL at most (see outbox/delivery). */
-function deliverySynchronous(config: Config): 'OFF' | 'NORMAL' {
-  return config.database.synchronous === 'OFF' ? 'OFF' : 'NORMAL';
-}
-
-/** Shared with the delivery thread, if there is one: the write lock, and where committed alarms go. */
-interface ThreadLink {
-  readonly lock: WriteLock;
-  handOver?: (committed: readonly CommittedAlarm[]) => void;
-}
-
-/**
- * Opens and migrates the database; closes what it opened if that fails. Delivery bookkeeping gets a
- * connection of its own: here, or on the delivery thread (which is handed the alarms as they commit).
- */
-function openOutbox(config: Config, deps: AppDeps, link: ThreadLink): Outbox {
-  const { clock, logger } = deps;
-  const main = deps.openDatabase(databaseFile(config));
-  let delivery: OpenDatabase | undefined;
-  try {
-    const threaded = deliversOnThread(config, deps);
-    // A delivery thread checkpoints, outside the write lock (see outbox/db checkpoint).
-    applyPragmas(main.db, config.database.synchronous, threaded ? BACKSTOP_CHECKPOINT_PAGES : AUTO_CHECKPOINT_PAGES);
-    const applied = migrate(main.db, clock.now());
-    if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    if (!threaded) {
-      delivery = deps.openDatabase(databaseFile(config));
-      applyPragmas(delivery.db, deliverySynchronous(config));
-    }
-    const store = new OutboxStore(main, delivery ?? main, threaded ? { lock: link.lock, handOver: (c) => link.handOver?.(c) } : {});
-    // Bounded by the leases a previous process held (at most its delivery concurrency), not by the backlog.
-    const released = store.delivery.releaseAllLeases(clock.now());
-    if (released > 0) logger.warn({ released }, 'released leases left by a previous run; those notifications will be delivered again');
-    const d = delivery;
-    return {
-      main,
-      store,
-      close() {
-        d?.close();
-        main.close();
-      },
-    };
-  } catch (e) {
-    delivery?.close();
-    main.close();
-    throw e;
-  }
-}
+export { databaseFile };
 
 export function createApp(config: Config, deps: AppDeps): App {
   const link: ThreadLink = { lock: new WriteLock(MAIN_THREAD_LOCK_ID) };
-  const outbox = openOutbox(config, deps, link);
+  const reserve = new StorageReserve(config.dataDir);
+  const { outbox, diskFull } = openOnFullDisk(config, deps, link, reserve);
   try {
-    return assemble(config, deps, outbox, link);
+    return assemble(config, deps, outbox, link, reserve, diskFull);
   } catch (e) {
     outbox.close();
     throw e;
   }
 }
 
-function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLink): App {
+function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLink, reserve: StorageReserve, diskFull: boolean): App {
   const { lock } = link;
-  const { clock, logger } = deps;
+  const { logger } = deps;
+  // Times come from a clock that wall-clock steps do not move until the outbox's schedule moves with them.
+  const relayClock = deps.clock === systemClock ? new RelayClock() : deps.clock instanceof RelayClock ? deps.clock : undefined;
+  const clock = relayClock ?? deps.clock;
   const scheduler = deps.scheduler ?? systemScheduler;
   const { store } = outbox;
   let closed = false;
@@ -175,6 +130,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
           batchSize: config.delivery.batchSize,
           pollIntervalMs: config.delivery.pollIntervalMs,
           writeLock: lock.buffer,
+          ...(relayClock && { clock: relayClock.link() }),
           view: deliveryView(),
         }),
         settled: (n) => store.noteSettled(n),
@@ -197,21 +153,45 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
   const dispatcher: Dispatcher =
     host ??
     createDispatcher({
-      ledger: store.delivery,
+      // On the steady clock, its times converted as they are written (see outbox/delivery onSteadyTime).
+      ledger: onSteadyTime(store.delivery, steadyOf(clock).shift),
       channels: () => live.channels(),
       settings: (method) => live.settings(method),
       batchSize: config.delivery.batchSize,
       pollIntervalMs: config.delivery.pollIntervalMs,
-      clock,
+      clock: steadyOf(clock).steady,
       scheduler,
       random: deps.random,
       logger,
       observer: metrics.delivery,
     });
 
+  if (!diskFull && !reserve.ensure()) logger.warn({ file: reserve.file }, 'not enough disk space to keep a reserve for a full disk');
+  const health = new StorageHealth({
+    file: databaseFile(config),
+    probe: () => store.upkeep.probeWritable(clock.now()),
+    identity: () => fileIdentity(databaseFile(config)),
+    now: () => performance.now(),
+    logger,
+    reserve,
+  });
+  if (diskFull) health.noteDiskFull();
   const committer = createGroupCommitter({
-    transaction: (fn) => store.enqueue.transaction(fn),
-    onCommit: (n, ms) => metrics.commit(n, ms),
+    transaction: (fn) => {
+      health.assertUsable();
+      return store.enqueue.transaction(fn);
+    },
+    onCommit: (n, ms) => {
+      health.committed();
+      metrics.commit(n, ms);
+    },
+    onError: (e) => health.failed(e),
+    // Another process holding the write lock: wait for it (without blocking the event loop), up to 5 s.
+    storageError: (e) => {
+      const fault = storageFault(e);
+      return fault === 'locked' ? 'wait' : fault ? 'fail' : undefined;
+    },
+    storageRejection: () => health.unavailable(),
     onAfterCommitError: (e) => logger.error({ err: e.message }, 'after-commit hook failed'),
   });
   const accept = createAcceptor({
@@ -236,9 +216,31 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     idempotencyTtlMs: () => live.config.ingest.idempotencyTtlMs,
     onReleased: () => dispatcher.nudge(),
   });
+  // Steps of the wall clock move the outbox's schedule with them, after the ingest commits already queued.
+  const clockWatch =
+    relayClock &&
+    clockWatchService({
+      clock: relayClock,
+      rebase: (step) => rebaseOutbox(outbox.main, lock, relayClock, step),
+      busy: () => committer.queued > 0,
+      scheduler,
+      logger,
+      onJump: countClockJumps(metrics.registry),
+    });
   let delivering = true;
   let ingesting = true;
   const services: Service[] = [
+    ...(clockWatch ? [clockWatch] : []),
+    storageWatchService({
+      health,
+      scheduler,
+      logger,
+      drained: () => store.pendingCount === 0,
+      // Not while the other thread writes (nor waiting for it: the next tick tries again).
+      truncateWal: () => void lock.tryRun(() => truncateWal(outbox.main.db)),
+      walBytes: () => fileBytes(`${databaseFile(config)}-wal`),
+      now: () => performance.now(),
+    }),
     housekeeping,
     {
       name: 'dispatcher',
@@ -267,8 +269,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     if (closed) return 'shutting down';
     const v = schemaVersion(outbox.main.db);
     if (v !== latestSchemaVersion()) return `database schema ${v}, expected ${latestSchemaVersion()}`;
-    store.upkeep.probeWritable();
-    return undefined;
+    return health.check();
   });
 
   const http = createHttpApp({

@@ -2,8 +2,9 @@
 /**
  * @module main
  * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin --version`. Each command loads only what
- * it needs: `--version` and `--help` load nothing else, `check-config` loads the config parser, and
- * only `serve` loads the relay.
+ * it needs: `--version` and `--help` (of any command) load nothing else, `check-config` loads the config
+ * parser, and only `serve` loads the relay. A command line it cannot use (an unknown option, a missing
+ * value, a stray argument) gets the command's usage on stderr and exit code 2.
  */
 import { parseArgs } from 'node:util';
 import { COMMIT, VERSION } from './version.ts';
@@ -17,35 +18,107 @@ Usage:
                                                       SIGHUP re-reads the config file)
   tocsin check-config --config FILE                   validate a config file; exit 0 if valid, 1 if not
   tocsin --version
+  tocsin COMMAND --help                               the command's usage
 
 With no config, tocsin listens on 127.0.0.1:9095, keeps its data in ./data/tocsin.db and prints every
 notification as one JSON line on stdout (the built-in "log" method).
 `;
 
+const SERVE_USAGE = `Usage: tocsin serve [--config FILE] [--listen HOST:PORT] [--insecure-no-auth]
+
+Runs the relay. SIGTERM or SIGINT stops it gracefully (a second signal exits at once); SIGHUP re-reads
+the config file. The log (JSON lines) goes to stderr; the built-in "log" method prints on stdout.
+
+Options:
+  -c, --config FILE        the config file (default: $TOCSIN_CONFIG; with neither, the built-in defaults:
+                           listen on 127.0.0.1:9095, data in ./data/tocsin.db, every notification printed
+                           as one JSON line on stdout)
+  -l, --listen HOST:PORT   listen here instead of at the config's listen
+      --insecure-no-auth   allow a listen address other than loopback without sources (no authentication)
+  -h, --help               print this usage
+
+Exit code: 0 after a signal-driven stop, 1 on an invalid config or a failed start, 2 on a usage error.
+`;
+
+const CHECK_CONFIG_USAGE = `Usage: tocsin check-config --config FILE
+
+Validates a config file as serve would read it (YAML, \${ENV} substitution, *_file secrets, every check
+but the loopback rule) and prints "FILE: ok", or one line per problem on stderr.
+
+Options:
+  -c, --config FILE   the config file (default: $TOCSIN_CONFIG)
+  -h, --help          print this usage
+
+Exit code: 0 if the file is valid, 1 if not, 2 on a usage error.
+`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  listen: { type: 'string', short: 'l' },
+  'insecure-no-auth': { type: 'boolean' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+interface Command {
+  readonly usage: string;
+  /** The options it takes (--version goes with every command). */
+  readonly options: readonly OptionName[];
+}
+
+/** Every command by name; '' is the command line without one. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  '': { usage: USAGE, options: ['help', 'version'] },
+  serve: { usage: SERVE_USAGE, options: ['config', 'listen', 'insecure-no-auth', 'help', 'version'] },
+  'check-config': { usage: CHECK_CONFIG_USAGE, options: ['config', 'help', 'version'] },
+  // Older spellings of --help and --version.
+  help: { usage: USAGE, options: [] },
+  version: { usage: USAGE, options: [] },
+};
+
+/** What is wrong with the command line for `command` (parseArgs' tokens), if anything. */
+function usageProblem(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>, command: Command): string | undefined {
+  let positionals = 0;
+  for (const t of tokens) {
+    if (t.kind === 'positional' && ++positionals > 1) return `unexpected argument "${t.value}"`;
+    if (t.kind !== 'option') continue;
+    const name = t.name as OptionName;
+    if (!command.options.includes(name)) return `unknown option ${t.rawName}`;
+    if (OPTIONS[name].type === 'string' && t.value === undefined) return `option ${t.rawName} needs a value`;
+    if (OPTIONS[name].type === 'boolean' && t.value !== undefined) return `option ${t.rawName} takes no value`;
+  }
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      listen: { type: 'string', short: 'l' },
-      'insecure-no-auth': { type: 'boolean', default: false },
-      version: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const command = positionals[0] ?? (values.version ? 'version' : 'help');
-  const configPath = values.config ?? process.env.TOCSIN_CONFIG;
-  switch (command) {
-    case 'version':
-      process.stdout.write(`tocsin ${VERSION} (${COMMIT})\n`);
-      return 0;
-    case 'help':
-      process.stdout.write(USAGE);
-      return values.help ? 0 : 2;
+  // Not strict: what is wrong is reported here, in the command's terms, with its usage.
+  const { values, positionals, tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const name = positionals[0] ?? '';
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : undefined;
+  if (!command) {
+    process.stderr.write(`tocsin: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  const problem = usageProblem(tokens, command);
+  if (problem) {
+    process.stderr.write(`tocsin${name ? ` ${name}` : ''}: ${problem}\n\n${command.usage}`);
+    return 2;
+  }
+  if (values.help || name === 'help') {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  if (values.version || name === 'version') {
+    process.stdout.write(`tocsin ${VERSION} (${COMMIT})\n`);
+    return 0;
+  }
+  const configPath = (values.config as string | undefined) ?? process.env.TOCSIN_CONFIG;
+  switch (name) {
     case 'check-config': {
       if (!configPath) {
-        process.stderr.write('tocsin check-config: --config FILE is required\n');
+        process.stderr.write(`tocsin check-config: --config FILE is required\n\n${CHECK_CONFIG_USAGE}`);
         return 2;
       }
       const { loadConfig } = await import('./config/load.ts');
@@ -55,10 +128,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'serve': {
       const { serve } = await import('./serve.ts');
-      return serve({ configPath, listen: values.listen, insecureNoAuth: values['insecure-no-auth'] ?? false });
+      return serve({ configPath, listen: values.listen as string | undefined, insecureNoAuth: values['insecure-no-auth'] === true });
     }
-    default:
-      process.stderr.write(`tocsin: unknown command "${command}"\n\n${USAGE}`);
+    default: // no command
+      process.stdout.write(USAGE);
       return 2;
   }
 }

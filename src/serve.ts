@@ -9,7 +9,7 @@ import { ConfigError } from './config/errors.ts';
 import { parseListen } from './config/listen.ts';
 import type { Config } from './config/types.ts';
 import { loadPlatform } from './runtime/detect.ts';
-import { exitOnShutdownSignals, runRelay } from './runtime/relay.ts';
+import { createLogger, exitOnShutdownSignals, runRelay } from './runtime/relay.ts';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -53,10 +53,27 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const platform = await loadPlatform();
   // Signals are wired before the listener is up; until the relay has started they wait for it.
+  const logger = createLogger(config.logLevel);
   const reload = () => checkReload(load(), config, opts.insecureNoAuth);
-  const starting = runRelay(config, platform, file ? { loadConfig: reload } : {});
+  // A signal before the relay has started stops it where it is (it may be waiting for disk space).
+  const stopping = new AbortController();
+  const starting = runRelay(config, platform, { logger, stopping: stopping.signal, ...(file && { loadConfig: reload }) });
   platform.onReloadSignal(() => void starting.then((r) => r.reload(), () => {}));
-  exitOnShutdownSignals(platform, () => starting.then((r) => r.stop()));
-  await starting;
-  return -1; // keep running
+  exitOnShutdownSignals(
+    platform,
+    () => {
+      stopping.abort();
+      return starting.then(
+        (r) => r.stop(),
+        () => {},
+      );
+    },
+    logger,
+  );
+  try {
+    await starting;
+  } catch (e) {
+    if (!stopping.signal.aborted) throw e;
+  }
+  return -1; // keep running (or stopping: the signal handler exits)
 }

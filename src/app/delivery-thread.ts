@@ -10,14 +10,16 @@ import { createDispatcher } from '../dispatch/dispatcher.ts';
 import type { SendResult } from '../domain/notification.ts';
 import type { DeliveryThreadInit, DeliveryView, LogLevel, ThreadPort } from '../dispatch/thread-protocol.ts';
 import { type Clock, every, type Random, systemScheduler } from '../lib/clock.ts';
+import { steadyOf } from '../lib/monotonic-clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { redact, secretsIn } from '../lib/secret.ts';
 import { unsealFromThread } from '../lib/thread-data.ts';
 import { AlarmCache } from '../outbox/alarm-cache.ts';
-import { applyPragmas, checkpoint, type OpenDatabase } from '../outbox/db.ts';
-import { DeliveryLedger } from '../outbox/delivery.ts';
+import { applyPragmas, BUSY_TIMEOUT_MS, checkpoint, setBusyTimeout, type OpenDatabase } from '../outbox/db.ts';
+import { DeliveryLedger, onSteadyTime } from '../outbox/delivery.ts';
 import { SharedLedger } from '../outbox/shared-ledger.ts';
+import { storageFault } from '../outbox/storage-fault.ts';
 import { DELIVERY_THREAD_LOCK_ID, WriteLock } from '../outbox/write-lock.ts';
 
 /** How often the delivery thread copies the WAL into the database file. */
@@ -26,6 +28,7 @@ export const CHECKPOINT_MS = 1000;
 export interface DeliveryThreadDeps {
   readonly openDatabase: (file: string) => OpenDatabase;
   readonly http: HttpClient;
+  /** The relay's clock (a RelayClock following the main thread's): channels read it; the dispatcher its steady clock. */
   readonly clock: Clock;
   readonly random: Random;
 }
@@ -106,14 +109,19 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
     // It checkpoints itself, on a timer and outside the write lock, so that no commit (on either thread)
     // copies the WAL while the other thread waits for the lock.
     applyPragmas(opened.db, init.synchronous, 0);
+    // Never block on a lock held by another process: this thread holds the write lock meanwhile, and
+    // the main thread would wait for it (the ledger retries instead, see SharedLedger).
+    setBusyTimeout(opened.db, BUSY_TIMEOUT_MS);
     const pending = {
       add(n: number) {
         settled -= n;
         armReport();
       },
     };
+    // The dispatcher keeps time on the steady clock; its times are converted as they are written.
+    const { steady, shift } = steadyOf(deps.clock);
     ledger = new SharedLedger(
-      new DeliveryLedger(opened, cache, pending),
+      onSteadyTime(new DeliveryLedger(opened, cache, pending), shift),
       new WriteLock(DELIVERY_THREAD_LOCK_ID, init.writeLock),
       () => dispatcher.nudge(),
       logger,
@@ -124,7 +132,7 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
       settings: (method) => view.methods[method]?.delivery ?? view.delivery,
       batchSize: init.batchSize,
       pollIntervalMs: init.pollIntervalMs,
-      clock: deps.clock,
+      clock: steady,
       scheduler: systemScheduler,
       random: deps.random,
       logger,
@@ -205,7 +213,8 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
       try {
         checkpoint(opened.db);
       } catch (e) {
-        logger.warn({ err: coerceError(e).message }, 'WAL checkpoint failed; will try again');
+        // A full disk or a lock held elsewhere is the main thread's to report (/readyz, its log).
+        if (!storageFault(e)) logger.warn({ err: coerceError(e).message }, 'WAL checkpoint failed; will try again');
       }
     });
     port.post({ type: 'ready' });

@@ -12,7 +12,7 @@ import type { SendResult } from '../domain/notification.ts';
 import type { Clock, Random, Scheduler, Timer } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { Claimed, Completion, DeliveryLedger } from '../outbox/delivery.ts';
+import type { Claimed, Completion, DispatchLedger } from '../outbox/delivery.ts';
 import { decide } from './decide.ts';
 import { InflightLimit } from './limit.ts';
 
@@ -23,12 +23,17 @@ export interface DeliveryObserver {
 
 export interface DispatcherDeps {
   /** The delivery side of the outbox (on the thread the dispatcher runs on). */
-  readonly ledger: Pick<DeliveryLedger, 'claim' | 'complete' | 'remoteRefs'>;
+  readonly ledger: DispatchLedger;
   /** The methods' channels now (read at every tick: a config reload swaps them; in-flight sends keep theirs). */
   readonly channels: () => ReadonlyMap<string, Channel>;
   readonly settings: (method: string) => DeliverySettings;
   readonly batchSize: number;
   readonly pollIntervalMs: number;
+  /**
+   * Its times (deadlines, latencies, backoff, the age of a notification) are read on it. In the relay it is
+   * a steady clock, which a step of the wall clock never moves, with a ledger that converts as it writes
+   * (lib/monotonic-clock, outbox/delivery onSteadyTime).
+   */
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly random: Random;

@@ -5,6 +5,7 @@
  * undelivered notifications and the metrics, and owns the log and stdout (the thread sends lines to it).
  * Everything here is plain data (structured clone); secrets travel sealed (lib/thread-data).
  */
+import type { ClockLink } from '../lib/monotonic-clock.ts';
 import type { Sealed } from '../lib/thread-data.ts';
 import type { SendResult } from '../domain/notification.ts';
 import type { Alarm } from '../domain/alarm.ts';
@@ -19,6 +20,8 @@ export interface DeliveryThreadInit {
   readonly pollIntervalMs: number;
   /** The cell of the write lock shared with the main thread (outbox/write-lock). */
   readonly writeLock: SharedArrayBuffer;
+  /** The relay's clock, to follow (lib/monotonic-clock); without it, the wall clock (tests). */
+  readonly clock?: ClockLink;
   /** The methods and delivery settings (a sealed DeliveryView). */
   readonly view: Sealed;
 }

@@ -6,13 +6,14 @@
 import { Hono } from 'hono';
 import { IngestError } from '../ingest/errors.ts';
 import { BackpressureError, type Acceptor } from '../ingest/accept.ts';
+import { StorageUnavailableError } from '../outbox/storage-fault.ts';
 import { INGEST_FORMATS, parseRequest } from '../ingest/formats.ts';
 import type { ParseContext } from '../ingest/format.ts';
 import type { Logger } from '../lib/logger.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { AuthResult } from './auth.ts';
 import { CODE_BY_STATUS, errorResponse } from './errors.ts';
-import { BodyTooLarge, readBodyText } from './body.ts';
+import { BodyTooLarge, ClientAborted, readBodyText } from './body.ts';
 
 export interface IngestRouteDeps {
   readonly accept: Acceptor;
@@ -83,6 +84,13 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
             return errorResponse(c, CODE_BY_STATUS[e.status] ?? 'invalid_request', e.message, { field: e.field });
           }
           if (e instanceof BackpressureError) return errorResponse(c, 'overloaded', e.message, { retryAfterSec: e.retryAfterSec });
+          if (e instanceof ClientAborted) {
+            // Not a storage failure: nothing was parsed or stored, and the answer most likely reaches no one.
+            deps.logger.debug({ path: format.path, err: e.message }, 'client aborted the request mid-body; nothing was accepted');
+            return errorResponse(c, 'invalid_request', 'the request body ended before it was complete; nothing was accepted');
+          }
+          // A storage fault (locked elsewhere, disk full, file gone) is logged once when it begins, not per request.
+          if (e instanceof StorageUnavailableError) return errorResponse(c, 'unavailable', e.message, { retryAfterSec: e.retryAfterSec });
           deps.logger.error({ path: format.path, err: coerceError(e).message }, 'could not store alarm; answered 503');
           return errorResponse(c, 'unavailable', 'could not store the alarm; nothing was accepted, retry later', { retryAfterSec: 5 });
         }

@@ -4,6 +4,11 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * The wall clock. The relay does not keep time on it directly: an app given this clock keeps a RelayClock
+ * (lib/monotonic-clock), which moves with the monotonic clock and follows the wall clock's steps only
+ * once they are noticed and the outbox's schedule moved with them (app/clock-watch).
+ */
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A pending timer. */

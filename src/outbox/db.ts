@@ -43,7 +43,18 @@ export const AUTO_CHECKPOINT_PAGES = 4000;
 export const BACKSTOP_CHECKPOINT_PAGES = 40_000;
 
 /**
- * WAL, the configured synchronous level, a busy timeout, and sane caches. `autoCheckpointPages`: after
+ * How long a statement waits for another process's lock while the relay runs: short, because it blocks
+ * the thread (the HTTP server's, or delivery's). The two threads of the relay never wait here (they take
+ * turns with the write lock, see write-lock); writes that find the database locked are retried without
+ * blocking (see group-commit). Opening and migrating wait longer (STARTUP_BUSY_TIMEOUT_MS).
+ */
+export const BUSY_TIMEOUT_MS = 10;
+export const STARTUP_BUSY_TIMEOUT_MS = 5000;
+/** After a checkpoint resets it, the WAL file is cut back to this size (SQLite keeps it otherwise). */
+export const JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * WAL, the configured synchronous level, the startup busy timeout (see setBusyTimeout), and sane caches. `autoCheckpointPages`: after
  * how many pages of WAL a commit checkpoints by itself (0: never; someone calls checkpoint()).
  */
 export function applyPragmas(db: SyncDb, synchronous: Synchronous, autoCheckpointPages = AUTO_CHECKPOINT_PAGES): void {
@@ -52,12 +63,17 @@ export function applyPragmas(db: SyncDb, synchronous: Synchronous, autoCheckpoin
     throw new Error(`could not switch the database to WAL (journal_mode=${mode?.journal_mode})`);
   }
   db.run(sql.raw(`PRAGMA synchronous = ${synchronous}`));
-  db.run(sql`PRAGMA busy_timeout = 5000`);
+  setBusyTimeout(db, STARTUP_BUSY_TIMEOUT_MS);
+  db.run(sql.raw(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`));
   db.run(sql`PRAGMA foreign_keys = ON`);
   db.run(sql`PRAGMA temp_store = MEMORY`);
   db.run(sql`PRAGMA cache_size = -16000`);
   // Checkpoint less often than the default 1000 pages: fewer fsyncs of the main file under load.
   db.run(sql.raw(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(autoCheckpointPages))}`));
+}
+
+export function setBusyTimeout(db: SyncDb, ms: number): void {
+  db.run(sql.raw(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(ms))}`));
 }
 
 /**
@@ -67,4 +83,13 @@ export function applyPragmas(db: SyncDb, synchronous: Synchronous, autoCheckpoin
  */
 export function checkpoint(db: SyncDb): void {
   db.run(sql`PRAGMA wal_checkpoint(PASSIVE)`);
+}
+
+/**
+ * Copies the whole WAL into the database file and truncates it to nothing, if no reader or writer is in
+ * the way (then it does nothing, and says so): a drained outbox leaves no WAL behind on the disk.
+ */
+export function truncateWal(db: SyncDb): boolean {
+  const r = db.get<{ busy: number }>(sql`PRAGMA wal_checkpoint(TRUNCATE)`);
+  return r?.busy === 0;
 }

@@ -40,8 +40,40 @@ export type Completion =
   /** Attempt aborted by shutdown: back to pending, the attempt not counted. */
   | ({ readonly kind: 'release'; readonly n: Claimed } & AttemptRecord);
 
+/** The part of the ledger the dispatcher uses. */
+export type DispatchLedger = Pick<DeliveryLedger, 'claim' | 'complete' | 'remoteRefs'>;
+
+/**
+ * The ledger of a dispatcher that keeps time on a steady clock (lib/monotonic-clock): its times become
+ * the outbox's as they are written, with the shift of that moment, and the outbox's become its own as
+ * they are read. So an outcome decided before the schedule was re-based (outbox/rebase) and written
+ * after it lands where it should, and a notification claimed before a re-base keeps its true age. Each
+ * call reads the shift while it writes: the re-base moves it under the write lock that the delivery
+ * thread's writes take (outbox/shared-ledger), and on the main thread nothing runs in between.
+ */
+export function onSteadyTime(ledger: DispatchLedger, shift: () => number): DispatchLedger {
+  return {
+    claim(method, limit, now, leaseUntil) {
+      const s = shift();
+      const claimed = ledger.claim(method, limit, now + s, leaseUntil + s);
+      return s === 0 ? claimed : claimed.map((n) => ({ ...n, createdAt: n.createdAt - s }));
+    },
+    complete(batch) {
+      const s = shift();
+      ledger.complete(s === 0 ? batch : batch.map((c) => shifted(c, s)));
+    },
+    remoteRefs: (method, dedupKeys) => ledger.remoteRefs(method, dedupKeys),
+  };
+}
+
+/** A completion with its times moved by s. */
+function shifted(c: Completion, s: number): Completion {
+  const n = { ...c.n, createdAt: c.n.createdAt + s };
+  return c.kind === 'retry' ? { ...c, n, at: c.at + s, nextAttemptAt: c.nextAttemptAt + s } : { ...c, n, at: c.at + s };
+}
+
 /** Rows a statement changed (every driver reports `changes`, a bigint on some). */
-function changed(result: unknown): number {
+export function changed(result: unknown): number {
   return Number((result as { changes: number | bigint }).changes);
 }
 

@@ -262,3 +262,118 @@ test('an afterCommit hook that throws does not leave the other committed jobs un
   assert.ok(store.queries.getAlarm('h2') && store.queries.getAlarm('h3'), 'the batch was committed');
   assert.notEqual(settled, 'timeout', `jobs committed in the same batch never settled (escaped from flush: ${String(escaped[0])})`);
 });
+
+/** Timers and a clock the test moves by hand. */
+function fakeTime() {
+  let t = 0;
+  const timers: { at: number; fn: () => void }[] = [];
+  return {
+    now: () => t,
+    after: (ms: number, fn: () => void) => void timers.push({ at: t + ms, fn }),
+    delays: [] as number[],
+    /** Advances to the next timer and runs it; returns its delay. */
+    next(): number {
+      timers.sort((a, b) => a.at - b.at);
+      const timer = timers.shift();
+      assert.ok(timer, 'a retry is scheduled');
+      const d = timer.at - t;
+      t = timer.at;
+      timer.fn();
+      return d;
+    },
+    get pending() {
+      return timers.length;
+    },
+  };
+}
+const locked = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+const classify = (e: Error) => (e.message.includes('locked') ? ('wait' as const) : e.message.includes('full') ? ('fail' as const) : undefined);
+const settledState = async (p: Promise<unknown>) => {
+  let s = 'pending';
+  p.then(() => (s = 'resolved'), () => (s = 'rejected'));
+  for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+  return s;
+};
+
+test('a database locked by another process: the jobs wait without blocking (10, 20, 40 … ms) and commit once it is free', async () => {
+  const time = fakeTime();
+  let lockedFor = 3;
+  const errors: string[] = [];
+  const gc = createGroupCommitter({
+    transaction: (fn) => {
+      if (lockedFor-- > 0) throw locked();
+      return fn();
+    },
+    storageError: classify,
+    onError: (e) => errors.push(e.message),
+    now: time.now,
+    after: time.after,
+    schedule: (fn) => setImmediate(fn),
+  });
+  const a = gc.submit(() => 'a');
+  const b = gc.submit(() => 'b');
+  assert.equal(await settledState(a), 'pending');
+  assert.deepEqual([time.next(), time.next(), time.next()], [10, 20, 40]);
+  assert.deepEqual(await Promise.all([a, b]), ['a', 'b']);
+  assert.deepEqual(errors, ['database is locked', 'database is locked', 'database is locked']);
+  assert.equal(time.pending, 0);
+});
+
+test('a lock met inside a job (the first write) is the database\'s, not the job\'s: no job is blamed', async () => {
+  const time = fakeTime();
+  let lockedFor = 1;
+  const gc = createGroupCommitter({ transaction: (fn) => fn(), storageError: classify, now: time.now, after: time.after });
+  const a = gc.submit(() => {
+    if (lockedFor-- > 0) throw locked();
+    return 'a';
+  });
+  const b = gc.submit(() => 'b');
+  assert.equal(await settledState(a), 'pending');
+  time.next();
+  assert.deepEqual(await Promise.all([a, b]), ['a', 'b']);
+});
+
+test('a job that waited maxWaitMs for the lock rejects with storageRejection; later ones keep waiting', async () => {
+  const time = fakeTime();
+  let isLocked = true;
+  const gc = createGroupCommitter({
+    transaction: (fn) => {
+      if (isLocked) throw locked();
+      return fn();
+    },
+    storageError: classify,
+    storageRejection: () => new Error('locked: answer 503'),
+    maxWaitMs: 1000,
+    now: time.now,
+    after: time.after,
+  });
+  const early = gc.submit(() => 'early');
+  await settledState(early);
+  while (time.now() < 700) time.next();
+  const late = gc.submit(() => 'late');
+  while (time.now() < 1000) time.next();
+  await assert.rejects(early, /locked: answer 503/);
+  assert.equal(await settledState(late), 'pending');
+  isLocked = false;
+  time.next();
+  assert.equal(await late, 'late');
+});
+
+test('a full disk rejects every job at once with storageRejection, blaming none of them', async () => {
+  let runs = 0;
+  const gc = createGroupCommitter({
+    transaction: (fn) => fn(),
+    storageError: classify,
+    storageRejection: () => new Error('disk full: answer 503'),
+  });
+  const jobs = ['a', 'b', 'c'].map((x) =>
+    gc.submit(() => {
+      runs++;
+      if (x === 'b') throw full();
+      return x;
+    }),
+  );
+  for (const j of jobs) await assert.rejects(j, /disk full: answer 503/);
+  assert.equal(runs, 2, 'not retried in halves: the disk is at fault, not a job');
+});

@@ -10,17 +10,23 @@ import { SharedLedger } from './shared-ledger.ts';
 import { OutboxStore } from './store.ts';
 import { WriteLock } from './write-lock.ts';
 
-test('while another thread holds the write lock, claims find nothing and outcomes wait; both go ahead once it is released', async () => {
+/** An in-memory outbox with one pending notification `n-<id>` (method m) per id. */
+function outboxWith(ids: string[]) {
   const o = openTestSqlite(':memory:');
   applyPragmas(o.db, 'NORMAL');
   migrate(o.db, 0);
   const store = new OutboxStore(o);
-  for (const id of ['a', 'b']) {
+  for (const id of ids) {
     store.enqueue.transaction(() => {
       store.enqueue.insertAlarm({ id, source: 's', name: 'N', severity: 'info', status: 'firing', labels: {}, annotations: {}, occurredAt: 1, receivedAt: 1, dedupKey: id }, 1);
       store.enqueue.insertNotification({ id: `n-${id}`, alarmIds: [id], method: 'm', createdAt: 1 });
     });
   }
+  return { o, store };
+}
+
+test('while another thread holds the write lock, claims find nothing and outcomes wait; both go ahead once it is released', async () => {
+  const { o, store } = outboxWith(['a', 'b']);
   const buffer = new SharedArrayBuffer(4);
   const other = new Int32Array(buffer);
   let woken = 0;
@@ -62,5 +68,37 @@ test('drain writes what waits, waiting for the lock if it must', () => {
   ledger.drain();
   assert.equal(ledger.waiting, 0);
   assert.equal(store.queries.countsByState().delivered, 1);
+  o.close();
+});
+
+test('outcomes that meet a locked or full database wait in memory and are written once it accepts them; claims find nothing meanwhile', async () => {
+  const { o, store } = outboxWith(['a', 'b']);
+  const inner = new DeliveryLedger(o, new AlarmCache(), { add() {} });
+  // What the drivers throw when another process holds the lock, and on a full disk.
+  const faults = [Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), new Error('database or disk is full')];
+  let failing = true;
+  const flaky = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if ((prop === 'complete' || prop === 'claim') && typeof v === 'function') {
+        return (...args: unknown[]) => {
+          if (failing) throw faults[prop === 'complete' ? 0 : 1];
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const ledger = new SharedLedger(flaky, new WriteLock(2, new SharedArrayBuffer(4)), () => {}, silentLogger);
+  failing = false;
+  const [n] = ledger.claim('m', 1, 10, 1000);
+  failing = true;
+  assert.deepEqual(ledger.claim('m', 1, 10, 1000), [], 'a full disk: nothing claimed, no error');
+  ledger.complete([{ kind: 'sent', n: n!, at: 20, latencyMs: 1, status: 200 }]);
+  assert.equal(ledger.waiting, 1, 'the outcome is kept, not dropped');
+  failing = false;
+  for (let i = 0; i < 200 && ledger.waiting > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(ledger.waiting, 0);
+  assert.equal(store.queries.countsByState().delivered, 1, 'written by the retry');
   o.close();
 });

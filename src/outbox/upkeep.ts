@@ -39,11 +39,20 @@ export class OutboxUpkeep {
     }));
   }
 
-  /** Cheap write probe for /readyz. */
-  probeWritable(): void {
-    withLock(this.#lock, () => {
-      this.#db.run(sql`BEGIN IMMEDIATE`);
-      this.#db.run(sql`ROLLBACK`);
-    });
+  /**
+   * A real write for /readyz: a row written and removed again in one committed transaction, so a page
+   * goes to the WAL and is synced as an ingest commit's would (a BEGIN and ROLLBACK alone write
+   * nothing and succeed on a full disk). Throws what the commit would.
+   */
+  probeWritable(now: number): void {
+    withLock(this.#lock, () =>
+      this.#db.transaction((tx) => {
+        tx.run(sql`INSERT OR REPLACE INTO idempotency_keys (key, alarm_ids, notification_ids, created_at) VALUES (${PROBE_KEY}, '[]', '[]', ${now})`);
+        tx.run(sql`DELETE FROM idempotency_keys WHERE key = ${PROBE_KEY}`);
+      }),
+    );
   }
 }
+
+/** No client key looks like this (theirs are prefixed h: or n:, see ingest/accept). */
+const PROBE_KEY = 'probe:readyz';

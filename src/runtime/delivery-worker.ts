@@ -7,8 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DeliveryThreadInit, FromDeliveryThread, ThreadPort, ToDeliveryThread } from '../dispatch/thread-protocol.ts';
 import { systemClock } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
+import { RelayClock } from '../lib/monotonic-clock.ts';
 import { loadPlatform } from './detect.ts';
 
+const init = workerData as DeliveryThreadInit;
+// First of all: following the main thread's clock sets this thread's by the wall clock (see RelayClock).
+const clock = init.clock ? new RelayClock({}, init.clock) : systemClock;
 const parent = parentPort!;
 const port: ThreadPort = {
   post: (msg: FromDeliveryThread) => parent.postMessage(msg),
@@ -24,7 +28,7 @@ try {
     platform.loadSqlite(),
     platform.createHttpClient(),
   ]);
-  await runDeliveryThread(workerData as DeliveryThreadInit, port, { openDatabase, http: http.client, clock: systemClock, random: Math.random });
+  await runDeliveryThread(init, port, { openDatabase, http: http.client, clock, random: Math.random });
   await http.close();
 } catch (e) {
   port.post({ type: 'failed', error: coerceError(e).message });

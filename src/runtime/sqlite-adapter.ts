@@ -133,9 +133,10 @@ export function openAdapted(file: string, connect: (file: string) => DriverConne
       open = false;
       try {
         conn.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-      } finally {
-        conn.close();
+      } catch {
+        // Nothing lost (a full disk, a lock held elsewhere): the WAL is durable, the next open applies it.
       }
+      conn.close();
     },
   };
 }

@@ -34,9 +34,10 @@ export function openNodeSqlite(file: string): OpenDatabase {
       if (!client.open) return;
       try {
         client.pragma('wal_checkpoint(TRUNCATE)');
-      } finally {
-        client.close();
+      } catch {
+        // Nothing lost (a full disk, a lock held elsewhere): the WAL is durable, the next open applies it.
       }
+      client.close();
     },
   };
 }

@@ -14,6 +14,8 @@ export interface StartGate {
   open(handler: FetchHandler): void;
   /** The app could not start: waiting and later requests get 503. */
   fail(reason: string): void;
+  /** The app cannot start yet (it will try again): requests get 503 with the reason, until open() or fail(). */
+  hold(reason: string): void;
 }
 
 export function startGate(version: string): StartGate {
@@ -22,6 +24,12 @@ export function startGate(version: string): StartGate {
   const ready = new Promise<FetchHandler>((r) => (settle = r));
   const unavailable = (reason: string): FetchHandler => () =>
     Response.json({ error: `tocsin could not start: ${reason}`, code: 'unavailable' }, { status: 503, headers: { 'retry-after': '5' } });
+  const held = (reason: string): FetchHandler => (req) => {
+    const path = new URL(req.url).pathname;
+    if (req.method === 'GET' && path === '/healthz') return Response.json({ status: 'ok', version });
+    if (req.method === 'GET' && path === '/readyz') return Response.json({ status: 'not ready', error: reason }, { status: 503 });
+    return Response.json({ error: `tocsin cannot start yet: ${reason}; nothing was accepted`, code: 'unavailable' }, { status: 503, headers: { 'retry-after': '30' } });
+  };
   const starting = (req: Request): Response | undefined => {
     const path = new URL(req.url).pathname;
     if (req.method !== 'GET') return undefined;
@@ -37,6 +45,10 @@ export function startGate(version: string): StartGate {
     },
     fail(reason) {
       handler = unavailable(reason);
+      settle(handler);
+    },
+    hold(reason) {
+      handler = held(reason);
       settle(handler);
     },
   };

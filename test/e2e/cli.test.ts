@@ -1,7 +1,8 @@
 /**
  * The CLI as a user runs it: `node --import tsx src/main.ts ...` as a child process.
- * --version, check-config, the refusal to listen openly without auth, zero-config start, and a graceful
- * SIGTERM while webhook deliveries are in flight (nothing lost across a restart, no secret printed).
+ * --version, each command's --help and usage errors, check-config, the refusal to listen openly without
+ * auth, zero-config start, and a graceful SIGTERM while webhook deliveries are in flight (nothing lost
+ * across a restart, no secret printed).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,6 +105,51 @@ test('--version prints "tocsin <package.json version>"', async () => {
   const { code } = await cli.exited;
   assert.equal(code, 0, cli.stderr());
   assert.equal(cli.stdout(), `tocsin ${VERSION} (source)\n`);
+});
+
+test('--help (-h) after a command prints its usage and exits 0 without running it; --version after one prints the version', async () => {
+  await withTempDir(async (cwd) => {
+    const cases: [string[], string][] = [
+      [['serve', '--help'], 'Usage: tocsin serve [--config FILE] [--listen HOST:PORT] [--insecure-no-auth]\n'],
+      [['serve', '-h', '--listen', '127.0.0.1:0'], 'Usage: tocsin serve '],
+      [['check-config', '--help'], 'Usage: tocsin check-config --config FILE\n'],
+      [['check-config', '-h', '--config', 'missing.yaml'], 'Usage: tocsin check-config '],
+      [['serve', '--version'], `tocsin ${VERSION} (source)\n`],
+    ];
+    await Promise.all(
+      cases.map(async ([args, head]) => {
+        const cli = runCli(args, { cwd });
+        assert.equal((await cli.exited).code, 0, `${args.join(' ')}: ${cli.stderr()}`);
+        assert.ok(cli.stdout().startsWith(head), `${args.join(' ')}: ${cli.stdout()}`);
+        assert.equal(cli.stderr(), '', args.join(' '));
+      }),
+    );
+    assert.ok(!existsSync(join(cwd, 'data')), 'the relay did not start');
+  });
+});
+
+test('an unknown option, a missing value or a stray argument: the message and the command\'s usage on stderr, exit 2', async () => {
+  await withTempDir(async (cwd) => {
+    const cases: [string[], string][] = [
+      [['serve', '--bogus'], 'tocsin serve: unknown option --bogus\n\nUsage: tocsin serve '],
+      [['serve', '-x'], 'tocsin serve: unknown option -x\n\nUsage: tocsin serve '],
+      [['serve', '--listen'], 'tocsin serve: option --listen needs a value\n\nUsage: tocsin serve '],
+      [['serve', '--insecure-no-auth=yes'], 'tocsin serve: option --insecure-no-auth takes no value\n\nUsage: tocsin serve '],
+      [['serve', 'now'], 'tocsin serve: unexpected argument "now"\n\nUsage: tocsin serve '],
+      [['check-config', '--config', 'x.yaml', '--listen', '127.0.0.1:1'], 'tocsin check-config: unknown option --listen\n\nUsage: tocsin check-config '],
+      [['check-config'], 'tocsin check-config: --config FILE is required\n\nUsage: tocsin check-config '],
+      [['--bogus'], `tocsin: unknown option --bogus\n\ntocsin ${VERSION}: alert relay\n`],
+    ];
+    await Promise.all(
+      cases.map(async ([args, head]) => {
+        const cli = runCli(args, { cwd });
+        assert.equal((await cli.exited).code, 2, `${args.join(' ')}: ${cli.stderr()}`);
+        assert.ok(cli.stderr().startsWith(head), `${args.join(' ')}: ${cli.stderr()}`);
+        assert.equal(cli.stdout(), '', args.join(' '));
+      }),
+    );
+    assert.ok(!existsSync(join(cwd, 'data')), 'the relay did not start');
+  });
 });
 
 test('check-config: 0 for a good file; 1 with one line per problem for a bad one, secrets not echoed', async () => {
