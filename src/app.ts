@@ -20,6 +20,7 @@ import { latestSchemaVersion, schemaVersion } from './outbox/migrate.ts';
 import type { OutboxStore } from './outbox/store.ts';
 import { DELIVERY_THREAD_LOCK_ID, MAIN_THREAD_LOCK_ID, WriteLock } from './outbox/write-lock.ts';
 import { createGroupCommitter } from './outbox/group-commit.ts';
+import { SharedLedger } from './outbox/shared-ledger.ts';
 import { StorageHealth } from './outbox/storage-health.ts';
 import { storageFault } from './outbox/storage-fault.ts';
 import { fileBytes, fileIdentity, storageWatchService } from './app/storage-watch.ts';
@@ -115,7 +116,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
   const { store } = outbox;
   let closed = false;
 
-  const live = new LiveConfig(config, { http: deps.http, clock, writeLine: deps.writeLine, ...(deps.mail && { mail: deps.mail }) });
+  // Channels put times on the wire (signatures, Retry-After dates): the wall clock's.
+  const live = new LiveConfig(config, { http: deps.http, clock: relayClock?.wall ?? clock, writeLine: deps.writeLine, ...(deps.mail && { mail: deps.mail }) });
   const metrics = createMetrics(() => store.pendingCount, logger);
 
   // The methods and delivery settings as the delivery thread needs them (secrets sealed for the trip).
@@ -154,7 +156,9 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     host ??
     createDispatcher({
       // On the steady clock, its times converted as they are written (see outbox/delivery onSteadyTime).
-      ledger: onSteadyTime(store.delivery, steadyOf(clock).shift),
+      // Through a SharedLedger (its lock never contended here) so that outcomes that meet a lock held
+      // by another process, or a full disk, wait in memory instead of being delivered again.
+      ledger: new SharedLedger(onSteadyTime(store.delivery, steadyOf(clock).shift), new WriteLock(DELIVERY_THREAD_LOCK_ID), () => dispatcher.nudge(), logger),
       channels: () => live.channels(),
       settings: (method) => live.settings(method),
       batchSize: config.delivery.batchSize,
@@ -222,7 +226,9 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     clockWatchService({
       clock: relayClock,
       rebase: (step) => rebaseOutbox(outbox.main, lock, relayClock, step),
-      busy: () => committer.queued > 0,
+      // Not while the database cannot be written (the update would fail, or grow the WAL into the space
+      // the reserve freed): the step is still there to see once it can.
+      busy: () => committer.queued > 0 || health.problem !== undefined,
       scheduler,
       logger,
       onJump: countClockJumps(metrics.registry),

@@ -10,7 +10,7 @@ import { createDispatcher } from '../dispatch/dispatcher.ts';
 import type { SendResult } from '../domain/notification.ts';
 import type { DeliveryThreadInit, DeliveryView, LogLevel, ThreadPort } from '../dispatch/thread-protocol.ts';
 import { type Clock, every, type Random, systemScheduler } from '../lib/clock.ts';
-import { steadyOf } from '../lib/monotonic-clock.ts';
+import { RelayClock, steadyOf } from '../lib/monotonic-clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { redact, secretsIn } from '../lib/secret.ts';
@@ -66,7 +66,8 @@ function portLineWriter(port: ThreadPort) {
 export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, deps: DeliveryThreadDeps): Promise<void> {
   const logger = portLogger(port);
   const lines = portLineWriter(port);
-  const channelDeps = { http: deps.http, clock: deps.clock, writeLine: lines.write };
+  // Channels put times on the wire (signatures, Retry-After dates): the wall clock's.
+  const channelDeps = { http: deps.http, clock: deps.clock instanceof RelayClock ? deps.clock.wall : deps.clock, writeLine: lines.write };
   const build = (view: DeliveryView) => {
     const out = new Map<string, Channel>();
     for (const m of Object.values(view.methods)) out.set(m.name, createChannel(m, channelDeps));

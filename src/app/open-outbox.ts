@@ -4,6 +4,7 @@
  * migrations, the leases a previous run left), a second connection for delivery when it runs on this
  * thread, and what to do when the disk is full or the directory cannot be written.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -15,7 +16,7 @@ import { OutboxStore, type CommittedAlarm } from '../outbox/store.ts';
 import { storageFault } from '../outbox/storage-fault.ts';
 import type { WriteLock } from '../outbox/write-lock.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
-import { describeOpenError } from './open-errors.ts';
+import { describeOpenError, realPathProbe } from './open-errors.ts';
 import type { StorageReserve } from './storage-reserve.ts';
 
 export interface OutboxDeps {
@@ -58,6 +59,7 @@ export interface ThreadLink {
  */
 function openOutbox(config: Config, deps: OutboxDeps, link: ThreadLink): Outbox {
   const { clock, logger } = deps;
+  refuseOrphaningAnOutbox(config);
   const instance = acquireInstanceLock(deps.openDatabase, config.dataDir);
   let main: OpenDatabase;
   try {
@@ -125,9 +127,25 @@ export function openOnFullDisk(config: Config, deps: OutboxDeps, link: ThreadLin
   try {
     return { outbox: openOutbox(config, deps, link), diskFull: false };
   } catch (e) {
-    if (!storageFault(e) || !reserve.release()) throw e;
+    // Full, or SQLite's I/O error creating its WAL and shared-memory files on a disk with no space left.
+    const fault = storageFault(e);
+    const full = fault === 'full' || (fault === 'io' && realPathProbe.free(config.dataDir) === 0);
+    if (!full || !reserve.release()) throw e;
     deps.logger.warn({ err: coerceError(e).message }, 'could not open the database, the disk is full: freed the space kept in reserve');
     return { outbox: openOutbox(config, deps, link), diskFull: true };
   }
 }
 
+
+/**
+ * Relative paths in a config file once resolved against the working directory; they now resolve against
+ * the file's directory. A relay upgraded in place would start on a new, empty database and leave the
+ * undelivered notifications of the old one behind: refuse, saying which path to set.
+ */
+function refuseOrphaningAnOutbox(config: Config): void {
+  const old = config.dataDirFromCwd;
+  if (old === undefined || existsSync(databaseFile(config)) || !existsSync(join(old, 'tocsin.db'))) return;
+  throw new Error(
+    `data_dir resolves to ${config.dataDir} (relative paths in a config file are relative to the file's directory), which has no database, but ${old} (the same path from the working directory) has one: set data_dir to ${old} to keep its notifications, or move that directory`,
+  );
+}

@@ -15,7 +15,7 @@ import type { StorageHealth } from '../outbox/storage-health.ts';
 import { storageFault } from '../outbox/storage-fault.ts';
 
 export const STORAGE_WATCH_MS = 1000;
-export const IDLE_PROBE_MS = 5000;
+export const IDLE_PROBE_MS = 30_000;
 
 /** The size of a file, 0 if there is none. */
 export function fileBytes(file: string): number {

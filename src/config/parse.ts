@@ -205,6 +205,7 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     listen: raw.listen,
     // Not written: the default, in the working directory (a path in the file resolves against the file's).
     dataDir: raw.data_dir === undefined ? defaultConfig().dataDir : path(raw.data_dir),
+    ...(raw.data_dir !== undefined && !isAbsolute(raw.data_dir) && resolve(raw.data_dir) !== resolve(path(raw.data_dir)) && { dataDirFromCwd: resolve(raw.data_dir) }),
     logLevel: raw.log_level,
     sources,
     methods,

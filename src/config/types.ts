@@ -56,6 +56,12 @@ export type Synchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
   readonly dataDir: string;
+  /**
+   * Where a relative data_dir pointed before relative paths resolved against the config file (from the
+   * working directory), when that is somewhere else: the relay refuses to start on an empty data_dir
+   * while a database sits there (see app/open-outbox).
+   */
+  readonly dataDirFromCwd?: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   readonly sources: readonly SourceConfig[];
   readonly methods: Readonly<Record<string, MethodConfig>>;

@@ -39,8 +39,11 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
     }
     chunks.push(value);
   }
-  // Node (@hono/node-server) ends the stream of a request whose client is already gone as if it were complete.
-  if (c.req.raw.signal.aborted) throw new ClientAborted('the client closed the connection before the end of the body');
+  // Node (@hono/node-server) ends the stream of a request whose client is already gone as if it were
+  // complete: its IncomingMessage says whether the body really ended. (Not the request's abort signal:
+  // that is also set when a client sent the whole body and then closed. Bun and Deno fail the read instead.)
+  const incoming = (c.env as { incoming?: { complete?: unknown } } | undefined)?.incoming;
+  if (incoming?.complete === false) throw new ClientAborted('the client closed the connection before the end of the body');
   const all = new Uint8Array(size);
   let at = 0;
   for (const ch of chunks) {

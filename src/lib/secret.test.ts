@@ -26,7 +26,7 @@ test('encodedForms: as is, base64 (standard and url-safe, padded or not) and per
   // The base64 of ">>>?~" has a + and padding.
   assert.deepEqual(encodedForms('>>>?~'), ['>>>?~', 'Pj4+P34=', 'Pj4+P34', 'Pj4-P34=', 'Pj4-P34', '%3E%3E%3E%3F~']);
   assert.deepEqual(encodedForms('relay:p@ss w/rd'), ['relay:p@ss w/rd', 'cmVsYXk6cEBzcyB3L3Jk', 'relay%3Ap%40ss%20w%2Frd'], 'no duplicates');
-  assert.deepEqual(encodedForms('\ud800x'), ['\ud800x', '77+9eA==', '77+9eA', '77-9eA==', '77-9eA'], 'a lone surrogate has no percent-encoding');
+  assert.deepEqual(encodedForms('\ud800x'), ['\ud800x', '77+9eA==', '77+9eA', '77-9eA==', '77-9eA', '\\ud800x'], 'a lone surrogate has no percent-encoding (JSON escapes it)');
 });
 
 test('redact: every encoded form of a secret, and of each of its related values', () => {
@@ -63,4 +63,10 @@ test('redact of a truncated text also redacts a base64 form cut off at its end',
   const password = new Secret('hunter2-hunter2', ['ops:hunter2-hunter2']);
   const header = `Basic ${Buffer.from('ops:hunter2-hunter2').toString('base64')}`;
   assert.equal(redact(`echo: ${header.slice(0, 20)}`, [password], { truncated: true }), 'echo: Basic <secret>');
+});
+
+test('a secret echoed inside a JSON string (quotes and backslashes escaped) is redacted too', () => {
+  const s = new Secret('pa"ss\\word');
+  const body = JSON.stringify({ error: `bad password ${s.reveal()}` });
+  assert.equal(redact(body, [s]), '{"error":"bad password <secret>"}');
 });

@@ -50,6 +50,8 @@ export function encodedForms(value: string): string[] {
   } catch {
     /* a lone surrogate has no percent-encoding */
   }
+  // As it appears inside a JSON string (an error body that echoes it): quotes, backslashes escaped.
+  forms.push(JSON.stringify(value).slice(1, -1));
   return [...new Set(forms)];
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Secret } from './secret.ts';
+import { redact, Secret } from './secret.ts';
 import { sealForThread, unsealFromThread } from './thread-data.ts';
 
 test('secrets cross a structured clone and come back as Secrets; the rest is plain frozen data', () => {
@@ -21,4 +21,11 @@ test('what cannot cross faithfully is refused by its path', () => {
   assert.throws(() => sealForThread({ a: { f: () => 1 } }, 'methods'), /methods\.a\.f is a function/);
   assert.throws(() => sealForThread({ m: new Map() }, 'methods'), /methods\.m is a Map/);
   assert.throws(() => sealForThread([new Date(0)], 'v'), /v\[0\] is a Date/);
+});
+
+test('a Secret keeps its related values across the trip (the delivery thread redacts them too)', () => {
+  const sealed = sealForThread({ url: new Secret('https://u:p4ss@host/', ['p4ss', 'u:p4ss']) });
+  const back = unsealFromThread<{ url: Secret }>(structuredClone(sealed));
+  assert.deepEqual(back.url.revealAll(), ['https://u:p4ss@host/', 'p4ss', 'u:p4ss']);
+  assert.equal(redact('echo: Basic dTpwNHNz and p4ss', [back.url]), 'echo: Basic <secret> and <secret>');
 });

@@ -15,7 +15,7 @@ export type Sealed = { readonly __sealed: never };
 /** The value with every Secret replaced by a tagged plain object; throws on what cannot be cloned faithfully. */
 export function sealForThread(value: unknown, path = 'value'): Sealed {
   const walk = (v: unknown, at: string): unknown => {
-    if (v instanceof Secret) return { [TAG]: v.reveal() };
+    if (v instanceof Secret) return { [TAG]: v.revealAll() };
     if (v === null || typeof v !== 'object') {
       if (typeof v === 'function' || typeof v === 'symbol') throw new Error(`${at} is a ${typeof v}: it cannot be sent to another thread`);
       return v;
@@ -38,7 +38,8 @@ export function unsealFromThread<T>(sealed: Sealed): T {
     if (v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) return v.map(walk);
     const rec = v as Record<string, unknown>;
-    if (typeof rec[TAG] === 'string' && Object.keys(rec).length === 1) return new Secret(rec[TAG]);
+    const tagged = rec[TAG];
+    if (Array.isArray(tagged) && Object.keys(rec).length === 1) return new Secret(String(tagged[0]), tagged.slice(1).map(String));
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(rec)) out[k] = walk(x);
     return out;

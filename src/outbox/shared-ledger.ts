@@ -103,8 +103,13 @@ export class SharedLedger {
     this.#backoffMs = Math.min(this.#backoffMs === 0 ? 50 : this.#backoffMs * 2, 2000);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      const r = this.#lock.tryRun(() => this.#writeWaiting());
-      if (!r.ran) this.#retryWhenFree();
+      try {
+        const r = this.#lock.tryRun(() => this.#writeWaiting());
+        if (!r.ran) return this.#retryWhenFree();
+      } catch (e) {
+        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record delivery outcomes; they will be retried');
+      }
+      this.#onFree();
     }, this.#backoffMs);
   }
 

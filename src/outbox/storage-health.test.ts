@@ -36,7 +36,7 @@ test('a failed commit sets the reason /readyz gives, logged once; the next commi
   assert.equal(health.failed(new Error('UNIQUE constraint failed')), undefined, 'not the storage');
   health.committed();
   assert.equal(health.reason, undefined);
-  assert.deepEqual(logs, ['error: cannot write the database: ingest waits, then answers 503, until it can', 'info: database writable again: ingest accepts alarms']);
+  assert.deepEqual(logs, ['warn: cannot write the database: ingest waits, then answers 503, until it can', 'info: database writable again: ingest accepts alarms']);
 });
 
 test('check probes with a real write only when the last verdict is older than its max age', () => {
@@ -68,6 +68,22 @@ test('a full disk frees the reserve and refuses ingest until the reserve can be 
   assert.equal(s.health.check(0), undefined);
   assert.equal(s.probes(), 1);
   s.health.assertUsable();
+});
+
+test('still full after the reserve was written back: the reserve is freed again for delivery', () => {
+  let full_ = true;
+  const s = setup({ reserve: true, probe: () => { if (full_) throw full; } });
+  s.health.failed(full);
+  assert.equal(s.reserve.held, false);
+  s.reserve.held = true; // ensure() finds room (someone freed exactly the reserve's worth)
+  s.advance(1000);
+  assert.equal(s.health.check(0), 'disk full');
+  assert.equal(s.reserve.held, false, 'freed again: the probe still found the disk full');
+  full_ = false;
+  s.reserve.held = true;
+  s.advance(1000);
+  assert.equal(s.health.check(0), undefined);
+  assert.equal(s.reserve.held, true);
 });
 
 test('the database file deleted or replaced: unusable for good, named in the reason', () => {

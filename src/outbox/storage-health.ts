@@ -113,7 +113,10 @@ export class StorageHealth {
         this.#deps.probe();
         this.committed();
       } catch (e) {
-        if (!this.failed(e)) throw e;
+        const fault = this.failed(e);
+        if (!fault) throw e;
+        // Still full although the reserve was written back: free it again, delivery needs it more.
+        if (fault === 'full') this.#deps.reserve?.release();
       }
     }
     return this.reason;
@@ -149,6 +152,8 @@ export class StorageHealth {
         { reason: next.reason },
         'database file gone: ingest answers 503 and /readyz fails; notifications already taken keep going out from the open file; restart tocsin to start a new database',
       );
+    // A lock held elsewhere usually passes (a backup, a sqlite3 shell): warn; the rest needs someone.
+    else if (next.kind === 'locked') logger.warn({ reason: next.reason }, 'cannot write the database: ingest waits, then answers 503, until it can');
     else logger.error({ reason: next.reason }, 'cannot write the database: ingest waits, then answers 503, until it can');
     if (next?.kind === 'full' && this.#deps.reserve?.release()) {
       logger.warn({}, 'disk full: freed the space tocsin keeps in reserve, so that accepted notifications are delivered and recorded; ingest answers 503 until space is freed');

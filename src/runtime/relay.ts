@@ -131,7 +131,7 @@ export class LogDestination {
   #send(buf: Buffer, lines: number): void {
     fsWrite(this.fd, buf, (err, written) => {
       if (err?.code === 'EAGAIN') {
-        setTimeout(() => this.#send(buf, lines), LOG_RETRY_MS).unref();
+        setTimeout(() => this.#send(buf, lines), LOG_RETRY_MS).unref?.();
         return;
       }
       if (err) this.dropped += lines;

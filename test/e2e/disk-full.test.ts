@@ -53,7 +53,7 @@ function mountTmpfs(dir: string, size: string): string | undefined {
   }
 }
 
-for (const target of RELAY_TARGETS.filter((x) => x !== 'deno')) {
+for (const target of RELAY_TARGETS) {
   test(`${target}: a full disk fails readiness and ingest, not the relay; what was accepted is delivered`, async (t) => {
     const mnt = mkdtempSync(join(tmpdir(), 'tocsin-full-'));
     if (!needs(t, mountTmpfs(mnt, '24m'))) return rmSync(mnt, { recursive: true, force: true });
