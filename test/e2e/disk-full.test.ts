@@ -9,12 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, killAllRelays, RELAY_TARGETS, startRelay, type RelayProcess } from './relay-process.ts';
 import { startWebhookSink } from './webhook-sink.ts';
 import { needs } from '../support/peers.ts';
+import { fill, mountTmpfs } from '../support/tmpfs.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -26,32 +27,7 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, limitMs
   }
 }
 
-/** Fills the file system holding `dir` to the last byte. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [1 << 20, 4096, 1]) {
-      const chunk = new Uint8Array(size);
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ENOSPC') throw e;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
-function mountTmpfs(dir: string, size: string): string | undefined {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `cannot mount a tmpfs: ${(e as Error).message.split('\n')[0]}`;
-  }
-}
 
 for (const target of RELAY_TARGETS) {
   test(`${target}: a full disk fails readiness and ingest, not the relay; what was accepted is delivered`, async (t) => {

@@ -6,7 +6,8 @@
  * dropped connection).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenOnLoopback, waitUntil } from '../support/peer-server.ts';
 
 /** What the sink does with one request. */
 export interface SinkAnswer {
@@ -235,19 +236,7 @@ export async function startWebhookSink(opts: { behavior?: SinkBehavior; path?: s
     req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
   });
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-    s.once('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, sockets);
 
   return {
     port,
@@ -272,21 +261,7 @@ export async function startWebhookSink(opts: { behavior?: SinkBehavior; path?: s
       };
     },
     waitUntil(pred, timeoutMs) {
-      if (pred()) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const finish = (v: boolean) => {
-          waiters.delete(check);
-          clearInterval(iv);
-          clearTimeout(to);
-          resolve(v);
-        };
-        const check = () => {
-          if (pred()) finish(true);
-        };
-        const iv = setInterval(check, 100);
-        const to = setTimeout(() => finish(pred()), timeoutMs);
-        waiters.add(check);
-      });
+      return waitUntil(pred, timeoutMs, waiters, 100);
     },
     async close() {
       if (closed) return;
