@@ -25,6 +25,8 @@ import { StorageHealth } from './outbox/storage-health.ts';
 import { storageFault } from './outbox/storage-fault.ts';
 import { fileBytes, fileIdentity, storageWatchService } from './app/storage-watch.ts';
 import { StorageReserve } from './app/storage-reserve.ts';
+import { wireCanaries } from './app/canaries.ts';
+import type { Alarm } from './domain/alarm.ts';
 import { databaseFile, deliversOnThread, deliverySynchronous, openOnFullDisk, type Outbox, type ThreadLink } from './app/open-outbox.ts';
 import { createAcceptor, type Acceptor } from './ingest/accept.ts';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.ts';
@@ -82,6 +84,8 @@ export interface App {
   readonly readiness: Readiness;
   /** Starts the services (housekeeping, delivery, ingest). */
   start(): Promise<void>;
+  /** Stops what makes traffic of its own (the canaries), before the listener closes: a canary alarm refused by a closing listener is no failure. */
+  quiesce(): Promise<void>;
   /** Stops the services in reverse order (ingest commits finish, deliveries drain up to delivery.shutdown_grace), closes the database. */
   stop(): Promise<void>;
   /** Swaps methods, routes and sources to those of `next` (see LiveConfig.reload). Throws and keeps the running config if a method cannot be built. */
@@ -198,6 +202,24 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     storageRejection: () => health.unavailable(),
     onAfterCommitError: (e) => logger.error({ err: e.message }, 'after-commit hook failed'),
   });
+  let address: ListenAddress | undefined;
+  const canaries = wireCanaries({
+    config: () => live.config,
+    hasMethod: (m) => live.channels().has(m),
+    db: outbox.main.db,
+    lock: deliversOnThread(config, deps) ? lock : undefined,
+    http: deps.http,
+    version: VERSION,
+    address: () => address,
+    randomBytes: deps.randomBytes,
+    // The outbox's time: the runs compare it with when notifications were sent.
+    clock,
+    scheduler,
+    logger,
+    registry: metrics.registry,
+    deliveryReady: () => host?.ready() === undefined,
+    writable: () => health.problem === undefined,
+  });
   const accept = createAcceptor({
     store,
     committer,
@@ -208,6 +230,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     maxPending: config.ingest.maxPending,
     observer: metrics.ingest,
     onEnqueued: () => dispatcher.nudge(),
+    ...(canaries && { internalMethods: (alarm: Alarm) => canaries.internalMethods(alarm) }),
   });
 
   const housekeeping = housekeepingService({
@@ -231,7 +254,10 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
       busy: () => committer.queued > 0 || health.problem !== undefined,
       scheduler,
       logger,
-      onJump: countClockJumps(metrics.registry),
+      onJump: ((count) => (step: number) => {
+        count(step);
+        canaries?.service.shift(step);
+      })(countClockJumps(metrics.registry)),
     });
   let delivering = true;
   let ingesting = true;
@@ -267,10 +293,13 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
       },
       ready: () => (ingesting ? undefined : 'stopped'),
     },
+    // Last: it needs ingest and delivery running, and stops first.
+    ...(canaries ? [canaries.service] : []),
   ];
 
   const readiness = new Readiness();
   for (const s of services) if (s.ready) readiness.add(s.name, s.ready);
+  canaries?.addReadiness(readiness);
   readiness.add('database', () => {
     if (closed) return 'shutting down';
     const v = schemaVersion(outbox.main.db);
@@ -280,7 +309,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
 
   const http = createHttpApp({
     accept,
-    authenticate: createAuthenticator(() => live.sources()),
+    authenticate: createAuthenticator(() => live.sources(), canaries?.token),
     maxBodyBytes: config.ingest.maxBodyBytes,
     maxBatch: config.ingest.maxBatch,
     formatOptions: config.ingest.formats,
@@ -293,7 +322,6 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     version: VERSION,
   });
 
-  let address: ListenAddress | undefined;
   let started: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
   return {
@@ -304,12 +332,15 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     config: live,
     readiness,
     start: () => (started ??= startAll(services, logger)),
+    quiesce: async () => {
+      await canaries?.service.stop();
+    },
     stop: () =>
       (stopped ??= (async () => {
         // A start that failed has already stopped what it started (startAll); one never made stops ingest only.
         const running = started ? await started.then(() => true, () => false) : false;
         if (running) await stopAll(services, logger);
-        else if (!started) await stopAll(services.slice(-1), logger);
+        else if (!started) await stopAll(services.filter((s) => s.name === 'ingest'), logger);
         closed = true;
         outbox.close();
       })()),

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * @module main
- * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin --version`. Each command loads only what
- * it needs: `--version` and `--help` (of any command) load nothing else, `check-config` loads the config
- * parser, and only `serve` loads the relay. A command line it cannot use (an unknown option, a missing
- * value, a stray argument) gets the command's usage on stderr and exit code 2.
+ * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin canary status`, `tocsin --version`. Each
+ * command loads only what it needs: `--version` and `--help` (of any command) load nothing else,
+ * `check-config` loads the config parser, `canary status` the parser and the database (not the relay),
+ * and only `serve` loads the relay. A command line it cannot use (an unknown option, a missing value, a
+ * stray argument) gets the command's usage on stderr and exit code 2.
  */
 import { parseArgs } from 'node:util';
 import { COMMIT, VERSION } from './version.ts';
@@ -17,6 +18,9 @@ Usage:
                                                       --listen overrides the config's listen;
                                                       SIGHUP re-reads the config file)
   tocsin check-config --config FILE                   validate a config file; exit 0 if valid, 1 if not
+  tocsin canary status [--config FILE] [--limit N] [--json]
+                                                      each heartbeat canary's last runs (reads the
+                                                      database; works while tocsin runs)
   tocsin --version
   tocsin COMMAND --help                               the command's usage
 
@@ -52,10 +56,36 @@ Options:
 Exit code: 0 if the file is valid, 1 if not, 2 on a usage error.
 `;
 
+const CANARY_STATUS_USAGE = `Usage: tocsin canary status [--config FILE] [--limit N] [--json]
+
+Prints each heartbeat canary's last runs, newest first, from the database in data_dir: when each started,
+its rid, its outcome (open, succeeded or failed) and its latency, the reason it failed, or the stage an
+open run is at. Canaries with runs that are no longer configured come last, marked "(not configured)".
+It only reads the database (nothing is created or migrated), so it works while tocsin runs.
+
+Options:
+  -c, --config FILE   the config file (default: $TOCSIN_CONFIG; with neither, the built-in defaults:
+                      data in ./data/tocsin.db)
+      --limit N       runs per canary (default 10)
+      --json          print the canaries and their runs as JSON
+  -h, --help          print this usage
+
+Exit code: 0 on success, 1 on an invalid config or when the database is missing or cannot be read,
+2 on a usage error.
+`;
+
+const CANARY_USAGE = `Usage: tocsin canary status [--config FILE] [--limit N] [--json]
+
+Commands:
+  status   each heartbeat canary's last runs (tocsin canary status --help for more)
+`;
+
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
   listen: { type: 'string', short: 'l' },
   'insecure-no-auth': { type: 'boolean' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -66,6 +96,8 @@ interface Command {
   readonly usage: string;
   /** The options it takes (--version goes with every command). */
   readonly options: readonly OptionName[];
+  /** Words of its name (`canary status`: 2); each is a positional argument. */
+  readonly words?: number;
 }
 
 /** Every command by name; '' is the command line without one. */
@@ -73,6 +105,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   '': { usage: USAGE, options: ['help', 'version'] },
   serve: { usage: SERVE_USAGE, options: ['config', 'listen', 'insecure-no-auth', 'help', 'version'] },
   'check-config': { usage: CHECK_CONFIG_USAGE, options: ['config', 'help', 'version'] },
+  canary: { usage: CANARY_USAGE, options: ['help', 'version'] },
+  'canary status': { usage: CANARY_STATUS_USAGE, options: ['config', 'limit', 'json', 'help', 'version'], words: 2 },
   // Older spellings of --help and --version.
   help: { usage: USAGE, options: [] },
   version: { usage: USAGE, options: [] },
@@ -82,7 +116,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 function usageProblem(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>, command: Command): string | undefined {
   let positionals = 0;
   for (const t of tokens) {
-    if (t.kind === 'positional' && ++positionals > 1) return `unexpected argument "${t.value}"`;
+    if (t.kind === 'positional' && ++positionals > (command.words ?? 1)) return `unexpected argument "${t.value}"`;
     if (t.kind !== 'option') continue;
     const name = t.name as OptionName;
     if (!command.options.includes(name)) return `unknown option ${t.rawName}`;
@@ -95,10 +129,12 @@ function usageProblem(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']
 async function main(argv: string[]): Promise<number> {
   // Not strict: what is wrong is reported here, in the command's terms, with its usage.
   const { values, positionals, tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
-  const name = positionals[0] ?? '';
+  // `canary` takes a subcommand: `canary status` is a command of its own (usage, options).
+  const name = positionals[0] === 'canary' && positionals[1] !== undefined ? `canary ${positionals[1]}` : (positionals[0] ?? '');
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : undefined;
   if (!command) {
-    process.stderr.write(`tocsin: unknown command "${name}"\n\n${USAGE}`);
+    const [group, usage] = name.startsWith('canary ') ? ['tocsin canary', CANARY_USAGE] : ['tocsin', USAGE];
+    process.stderr.write(`${group}: unknown command "${group === 'tocsin' ? name : positionals[1]}"\n\n${usage}`);
     return 2;
   }
   const problem = usageProblem(tokens, command);
@@ -126,6 +162,18 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${configPath}: ok\n`);
       return 0;
     }
+    case 'canary status': {
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && !(/^\d+$/.test(values.limit as string) && Number.isSafeInteger(limit) && limit >= 1)) {
+        process.stderr.write(`tocsin canary status: --limit must be a whole number of at least 1\n\n${CANARY_STATUS_USAGE}`);
+        return 2;
+      }
+      const { canaryStatus } = await import('./canary/status-command.ts');
+      return canaryStatus({ configPath, limit, json: values.json === true });
+    }
+    case 'canary': // no subcommand
+      process.stderr.write(CANARY_USAGE);
+      return 2;
     case 'serve': {
       const { serve } = await import('./serve.ts');
       return serve({ configPath, listen: values.listen as string | undefined, insecureNoAuth: values['insecure-no-auth'] === true });

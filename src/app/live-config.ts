@@ -32,6 +32,7 @@ const RESTART_ONLY: readonly [string, (c: Config) => unknown][] = [
   ['delivery.poll_interval', (c) => c.delivery.pollIntervalMs],
   ['delivery.shutdown_grace', (c) => c.delivery.shutdownGraceMs],
   ['delivery.thread', (c) => c.delivery.thread],
+  ['canaries', (c) => c.canaries],
 ];
 
 /** Text of a config part for comparison only, never printed (secrets compare by value; matchers by pattern). */

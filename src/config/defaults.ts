@@ -33,6 +33,7 @@ const DEFAULT_CONFIG: Config = deepFreeze({
   },
   database: { synchronous: 'FULL', retentionMs: 604_800_000 },
   delivery: { ...RETRY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
+  canaries: [],
 });
 
 /** The configuration of an empty document. */

@@ -95,9 +95,10 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, formats: { generic: {}, zeebe: { severity: 'error' } } },
     database: { synchronous: 'FULL', retentionMs: 604_800_000 },
     delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
+    canaries: [],
   };
   assert.deepEqual(defaultConfig(), expected);
-  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\n']) {
+  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\ncanaries:\n', 'canaries: {}']) {
     assert.deepEqual(parseConfig(doc, {}, noFiles), expected, JSON.stringify(doc));
   }
   assert.deepEqual(loadConfig(undefined, {}, noFiles), expected);
@@ -412,4 +413,100 @@ test('hostile method and format values are clear errors, never a crash or a sile
   for (const type of [5, null, [], 'toString', '__proto__']) {
     assert.equal(issues(`methods: { h: { type: ${JSON.stringify(type)} } }`).length, 1, String(type));
   }
+});
+
+test('canaries: the documented example parses to the typed canaries; defaults fill the rest', () => {
+  const dir = mkdtempSync(join(tmp, 'canary-'));
+  writeFileSync(join(dir, 'ping.url'), 'https://hc-ping.com/from-a-file\n');
+  const yaml = [
+    'methods: { ops-hook: { type: webhook, url: "https://hooks.example/x" } }',
+    'canaries:',
+    '  path:',
+    '    interval: 60s',
+    '    methods: [ops-hook]',
+    '    ping_url: https://hc-ping.com/0b5f3e1a-8d2b-4c7e-9a10-2b3c4d5e6f70',
+    '    max_latency: 30s',
+    '    resolve: false',
+    '    labels: { team: platform }',
+    '    affects_readiness: false',
+    '  fast.one:',
+    '    interval: 1500ms',
+    '    methods: [log, ops-hook]',
+    '    ping_url_file: ping.url',
+    '    max_latency: 1s',
+    '    resolve: true',
+    '    affects_readiness: true',
+    '  plain:',
+    '    methods: [log]',
+    '    ping_url: "http://127.0.0.1:8000/ping?key=${KEY}"',
+    '    labels:',
+  ].join('\n');
+  writeFileSync(join(dir, 'tocsin.yaml'), yaml);
+  const c = loadConfig(join(dir, 'tocsin.yaml'), { KEY: 'k1' }, readTextFile); // ping_url_file: relative to the config's directory
+  const plain = (x: Config['canaries'][number]) => ({ ...x, pingUrl: x.pingUrl.reveal() });
+  assert.deepEqual(c.canaries.map(plain), [
+    {
+      name: 'path', intervalMs: 60_000, methods: ['ops-hook'], pingUrl: 'https://hc-ping.com/0b5f3e1a-8d2b-4c7e-9a10-2b3c4d5e6f70',
+      maxLatencyMs: 30_000, resolve: false, labels: { team: 'platform' }, affectsReadiness: false,
+    },
+    {
+      name: 'fast.one', intervalMs: 1500, methods: ['log', 'ops-hook'], pingUrl: 'https://hc-ping.com/from-a-file',
+      maxLatencyMs: 1000, resolve: true, labels: {}, affectsReadiness: true,
+    },
+    {
+      name: 'plain', intervalMs: 60_000, methods: ['log'], pingUrl: 'http://127.0.0.1:8000/ping?key=k1',
+      maxLatencyMs: 30_000, resolve: false, labels: {}, affectsReadiness: false,
+    },
+  ]);
+  assert.ok(Object.isFrozen(c.canaries) && Object.isFrozen(c.canaries[0]) && Object.isFrozen(c.canaries[0]!.methods) && Object.isFrozen(c.canaries[0]!.labels));
+  for (const text of [JSON.stringify(c.canaries), inspect(c.canaries, { depth: 10 })]) {
+    assert.ok(!text.includes('hc-ping.com') && !text.includes('k1'), text);
+  }
+});
+
+test('canaries: each error message, exactly', () => {
+  const hook = 'methods: { ops-hook: { type: webhook, url: "https://hooks.example/x" } }\n';
+  const ping = 'ping_url: "https://hc-ping.com/x"';
+  const cases: [yaml: string, issue: string, readFile?: (p: string) => string][] = [
+    [`${hook}canaries: { path: { methods: [x], ${ping} } }`, 'canaries.path.methods[0]: unknown method "x"; define it under methods or use one of: log, ops-hook'],
+    [`canaries: { path: { methods: [log, log], ${ping} } }`, 'canaries.path.methods[1]: method "log" is listed twice'],
+    [`canaries: { path: { methods: [], ${ping} } }`, 'canaries.path.methods: must list at least one method'],
+    [`canaries: { path: { ${ping} } }`, 'canaries.path.methods: required'],
+    [`canaries: { "a b": { methods: [log], ${ping} } }`, 'canaries.a b: invalid name; use letters, digits, "_", "." or "-", starting with a letter or digit'],
+    [`canaries: { path: { interval: 999ms, methods: [log], ${ping} } }`, 'canaries.path.interval: must be at least 1s'],
+    [`canaries: { path: { interval: 0, methods: [log], ${ping} } }`, 'canaries.path.interval: must be at least 1s'],
+    [`canaries: { path: { interval: soon, methods: [log], ${ping} } }`, 'canaries.path.interval: must be a duration like "10s" or "500ms"'],
+    [`canaries: { path: { interval: 30d, methods: [log], ${ping} } }`, 'canaries.path.interval: must be at most 24d'],
+    [`canaries: { path: { max_latency: 500ms, methods: [log], ${ping} } }`, 'canaries.path.max_latency: must be at least 1s'],
+    ['canaries: { path: { methods: [log], ping_url: "ftp://hc-ping.com/x" } }', 'canaries.path.ping_url: must be an http(s) URL'],
+    ['canaries: { path: { methods: [log], ping_url: "not a url" } }', 'canaries.path.ping_url: must be an http(s) URL'],
+    ['canaries: { path: { methods: [log], ping_url_file: /etc/ping } }', 'canaries.path.ping_url_file: must be an http(s) URL', () => 'ftp://x\n'],
+    ['canaries: { path: { methods: [log], ping_url_file: /nope } }', 'canaries.path.ping_url_file: cannot read /nope: ENOENT: no such file or directory'],
+    ['canaries: { path: { methods: [log] } }', 'canaries.path: set exactly one of ping_url or ping_url_file'],
+    ['canaries: { path: { methods: [log], ping_url: "http://x", ping_url_file: /p } }', 'canaries.path: set exactly one of ping_url or ping_url_file'],
+    [`canaries: { path: { methods: [log], ${ping}, resolve: yes } }`, 'canaries.path.resolve: must be true or false'],
+    [`canaries: { path: { methods: [log], ${ping}, affects_readiness: 1 } }`, 'canaries.path.affects_readiness: must be true or false'],
+    [`canaries: { path: { methods: [log], ${ping}, labels: { port: 8080 } } }`, 'canaries.path.labels.port: must be a string'],
+    [`canaries: { path: { methods: [log], ${ping}, labels: { "": x } } }`, 'canaries.path.labels.: must not be an empty name'],
+    [`canaries: { path: { methods: [log], ${ping}, labels: { __proto__: x } } }`, 'canaries.path.labels.__proto__: is a reserved name and cannot be a label'],
+    [`canaries: { path: { methods: [log], ${ping}, labels: [a] } }`, 'canaries.path.labels: must be a mapping'],
+    [`canaries: { path: { methods: [log], ${ping}, intervall: 5s } }`, 'canaries.path.intervall: unknown field'],
+    ['canaries: [path]', 'canaries: must be a mapping'],
+  ];
+  for (const [yaml, issue, readFile] of cases) {
+    assert.deepEqual(issuesOf(yaml, {}, readFile), [issue], yaml);
+  }
+  // The ping URL is a secret: a bad one is never echoed.
+  assert.deepEqual(issuesOf('canaries: { path: { methods: [log], ping_url: "ftp://u:hunter2@x" } }'), ['canaries.path.ping_url: must be an http(s) URL']);
+});
+
+test('the source name "canary" is reserved; a ping_url that names an endpoint (/start) is refused', () => {
+  const yaml = `sources:\n  canary: { token: abcdefghijklmnop }\nmethods:\n  hook: { type: webhook, url: "http://127.0.0.1:9/x" }\ncanaries:\n  path: { methods: [hook], ping_url: "https://hc-ping.com/0b5f3e1a-8d2b-4c7e-9a10-2b3c4d5e6f70/start" }\n`;
+  assert.throws(
+    () => parseConfig(yaml, {}, () => ''),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues.some((i) => i === 'sources.canary: the source name "canary" is reserved for the heartbeat canary; choose another name') &&
+      e.issues.some((i) => i.startsWith('canaries.path.ping_url: ')),
+  );
 });

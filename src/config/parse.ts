@@ -15,8 +15,10 @@ import { defaultConfig } from './defaults.ts';
 import { ConfigError } from './errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
+import { checkHttpUrl } from '../channels/settings.ts';
+import { checkPingUrl } from '../canary/ping.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
-import type { Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
+import type { CanaryConfig, Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string) => string;
@@ -219,6 +221,7 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     },
     database: { synchronous: raw.database.synchronous, retentionMs: raw.database.retention },
     delivery,
+    canaries: buildCanaries(raw, methods, secrets, issues),
   };
 }
 
@@ -242,6 +245,8 @@ function buildFormatOptions(raw: RawConfig, issues: Issues): Record<string, unkn
 function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceConfig[] {
   const owners = new Map<string, string>(); // token → source name
   return Object.entries(raw.sources).map(([name, s]) => {
+    // The heartbeat canary's own alarms carry this source (receivers may filter on it).
+    if (name === 'canary') issues.add(['sources', name], 'the source name "canary" is reserved for the heartbeat canary; choose another name');
     const token = secrets.read(['sources', name], s, 'token', { required: true });
     const owner = token && owners.get(token.reveal());
     if (owner !== undefined) {
@@ -285,17 +290,40 @@ function checkBackoff(path: Path, d: DeliverySettings, issues: Issues): void {
   if (d.backoffCapMs < d.backoffBaseMs) issues.add(path, 'backoff_cap must be at least backoff_base');
 }
 
-function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issues: Issues): RouteConfig[] {
+/** A list of method names (a route's, a canary's): each defined (or `log`), each at most once. */
+function checkMethodList(path: Path, list: readonly string[], methods: Record<string, MethodConfig>, issues: Issues): void {
   const known = Object.keys(methods).sort().join(', ');
+  list.forEach((m, j) => {
+    const at = [...path, j];
+    if (!Object.hasOwn(methods, m)) issues.add(at, `unknown method ${JSON.stringify(m)}; define it under methods or use one of: ${known}`);
+    else if (list.indexOf(m) !== j) issues.add(at, `method ${JSON.stringify(m)} is listed twice`);
+  });
+}
+
+function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issues: Issues): RouteConfig[] {
   return raw.routes.map((r, i) => {
-    r.methods.forEach((m, j) => {
-      const path = ['routes', i, 'methods', j];
-      if (!Object.hasOwn(methods, m)) issues.add(path, `unknown method ${JSON.stringify(m)}; define it under methods or use one of: ${known}`);
-      else if (r.methods.indexOf(m) !== j) issues.add(path, `method ${JSON.stringify(m)} is listed twice`);
-    });
+    checkMethodList(['routes', i, 'methods'], r.methods, methods, issues);
     const { labels, ...fields } = r.match;
     const match: RouteConfig['match'] = { ...withoutUndefined(fields), labels };
     return { match, methods: r.methods, continue: r.continue };
+  });
+}
+
+function buildCanaries(raw: RawConfig, methods: Record<string, MethodConfig>, secrets: Secrets, issues: Issues): CanaryConfig[] {
+  return Object.entries(raw.canaries).map(([name, c]) => {
+    const path = ['canaries', name];
+    checkMethodList([...path, 'methods'], c.methods, methods, issues);
+    const pingUrl = secrets.read(path, c, 'ping_url', { required: true, check: (v) => checkHttpUrl(v) ?? checkPingUrl(v) });
+    return {
+      name,
+      intervalMs: c.interval,
+      methods: c.methods,
+      pingUrl: pingUrl ?? MISSING,
+      maxLatencyMs: c.max_latency,
+      resolve: c.resolve,
+      labels: c.labels,
+      affectsReadiness: c.affects_readiness,
+    };
   });
 }
 

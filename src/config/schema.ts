@@ -25,12 +25,16 @@ const oneOf = (values: readonly string[]) => `must be one of: ${values.join(', '
 const DURATION_MSG = 'must be a duration like "10s" or "500ms"';
 
 
-/** A duration ("10s", "500ms", or a number of milliseconds) → milliseconds. `timer`: used as a setTimeout delay. */
-function duration(opts: { positive?: boolean; timer?: boolean } = {}) {
+/**
+ * A duration ("10s", "500ms", or a number of milliseconds) → milliseconds. `timer`: used as a setTimeout delay.
+ * `atLeast`: the smallest value allowed, in milliseconds and as written in the message ("1s").
+ */
+function duration(opts: { positive?: boolean; timer?: boolean; atLeast?: readonly [ms: number, text: string] } = {}) {
   return z.union([z.number(), z.string()], { error: DURATION_MSG }).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) ctx.addIssue({ code: 'custom', message: DURATION_MSG });
     else if (opts.positive && ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+    else if (opts.atLeast && ms < opts.atLeast[0]) ctx.addIssue({ code: 'custom', message: `must be at least ${opts.atLeast[1]}` });
     else if (opts.timer && ms > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', message: 'must be at most 24d' });
     else return ms;
     return z.NEVER;
@@ -137,6 +141,32 @@ const route = z.strictObject({
   continue: z.boolean().prefault(false),
 });
 
+/** Labels set on an alarm: names and values are strings (`labels:` written empty means none). */
+const alarmLabels = section(
+  z.preprocess(
+    (v, ctx) => {
+      // zod would drop a `__proto__` key without a word: it is refused instead.
+      if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+        ctx.addIssue({ code: 'custom', message: 'is a reserved name and cannot be a label', path: ['__proto__'], input: v });
+      }
+      return v;
+    },
+    z.record(z.string().min(1, { error: 'must not be an empty name' }), z.string()),
+  ).prefault({}),
+);
+
+/** A heartbeat canary (issue #10): `ping_url` / `ping_url_file` is a secret, read in parse.ts. */
+const canary = z.strictObject({
+  interval: duration({ timer: true, atLeast: [1000, '1s'] }).prefault('60s'),
+  methods: z.array(z.string()).min(1, { error: 'must list at least one method' }),
+  ping_url: z.string().optional(),
+  ping_url_file: z.string().optional(),
+  max_latency: duration({ timer: true, atLeast: [1000, '1s'] }).prefault('30s'),
+  resolve: z.boolean({ error: 'must be true or false' }).prefault(false),
+  labels: alarmLabels,
+  affects_readiness: z.boolean({ error: 'must be true or false' }).prefault(false),
+});
+
 export const rawConfigSchema = z.strictObject({
   listen: listen.prefault('127.0.0.1:9095'),
   data_dir: nonEmpty.optional(), // absent: the default in the working directory (parse.ts)
@@ -181,12 +211,14 @@ export const rawConfigSchema = z.strictObject({
       thread: z.boolean({ error: 'must be true or false' }).prefault(true),
     }).prefault({}),
   ),
+  canaries: section(z.record(name, canary).prefault({})),
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;
 /** A method as validated: `type`, the channel's fields, secret fields as written, delivery overrides. */
 export type RawMethod = { type: string } & Record<string, unknown> & Partial<z.output<z.ZodObject<typeof deliveryOverrides>>>;
 export type RawSource = z.output<typeof source>;
+export type RawCanary = z.output<typeof canary>;
 
 // ---- issues → "path: message" ----------------------------------------------------------------
 

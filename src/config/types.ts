@@ -51,6 +51,24 @@ export interface RouteConfig {
   readonly continue: boolean;
 }
 
+/** A heartbeat canary (issue #10): a synthetic alarm injected every interval and followed through delivery. */
+export interface CanaryConfig {
+  readonly name: string;
+  readonly intervalMs: number;
+  /** Where its notifications go: configured method names (or `log`). */
+  readonly methods: readonly string[];
+  /** The dead man's switch pinged after each successful run. */
+  readonly pingUrl: Secret;
+  /** Injection → every delivery done, at most. */
+  readonly maxLatencyMs: number;
+  /** Follow each firing canary alarm with its resolved one. */
+  readonly resolve: boolean;
+  /** Extra labels on the canary alarm. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** /readyz answers 503 while this canary fails. */
+  readonly affectsReadiness: boolean;
+}
+
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 
 export interface Config {
@@ -86,4 +104,6 @@ export interface Config {
     /** Deliver on a thread of its own (when the runtime can start one). */
     readonly thread: boolean;
   };
+  /** Heartbeat canaries, in the order written (none by default). */
+  readonly canaries: readonly CanaryConfig[];
 }

@@ -30,7 +30,7 @@ export interface IngestRouteDeps {
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const MAX_IDEMPOTENCY_KEY = 255;
 
-type IngestEnv = { Variables: { source: string | undefined } };
+type IngestEnv = { Variables: { source: string | undefined; internal: boolean } };
 
 export function ingestRoutes(deps: IngestRouteDeps): Hono {
   const app = new Hono<IngestEnv>();
@@ -43,6 +43,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
         const auth = deps.authenticate(c.req.header('authorization'));
         if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
         c.set('source', auth.source);
+        c.set('internal', auth.internal === true);
         const type = c.req.header('content-type');
         if (type !== undefined && !JSON_TYPE.test(type)) {
           return errorResponse(c, 'unsupported_media_type', `Content-Type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`);
@@ -70,6 +71,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
           const r = await deps.accept({
             source: ctx.source,
             items: outcome.items,
+            ...(c.get('internal') && { internal: true }),
             ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
           });
           const out: Record<string, unknown> = { alarm_ids: r.alarmIds, notification_ids: r.notificationIds };

@@ -18,6 +18,8 @@ export interface AcceptRequest {
   readonly items: readonly ParsedAlarm[];
   /** The client's Idempotency-Key header: covers the whole request. */
   readonly idempotencyKey?: string;
+  /** Posted with the relay's own credential (the heartbeat canary): its methods come from `internalMethods`, not the routes. */
+  readonly internal?: boolean;
 }
 
 export interface AcceptResult {
@@ -60,6 +62,8 @@ export interface AcceptorDeps {
   readonly observer?: IngestObserver;
   /** Called after each commit that enqueued notifications (wakes the dispatcher). */
   readonly onEnqueued?: () => void;
+  /** The methods of an alarm posted with the relay's own credential (none: it is stored unrouted). */
+  readonly internalMethods?: (alarm: Alarm) => readonly string[];
 }
 
 export type Acceptor = (req: AcceptRequest) => Promise<AcceptResult>;
@@ -111,7 +115,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           continue;
         }
         const alarm: Alarm = { ...item.alarm, id: ids.alarm(), occurredAt: item.alarm.occurredAt ?? receivedAt, receivedAt };
-        const methods = routeAlarm(alarm, routes);
+        const methods = req.internal ? [...(deps.internalMethods?.(alarm) ?? [])] : routeAlarm(alarm, routes);
         store.enqueue.insertAlarm(alarm, methods.length);
         const nids = methods.map((method) => {
           const id = ids.notification();

@@ -14,17 +14,22 @@ export interface ReadinessReport {
 }
 
 export class Readiness {
-  readonly #checks = new Map<string, ReadinessCheck>();
+  readonly #checks = new Map<string, { check: ReadinessCheck; affects: (reason: string) => boolean }>();
 
-  add(name: string, check: ReadinessCheck): void {
+  /**
+   * `affectsReadiness`: false, or false for some reasons: the check is shown in `checks` but does not
+   * make the relay not ready (a canary's state, unless the config says otherwise).
+   */
+  add(name: string, check: ReadinessCheck, opts: { readonly affectsReadiness?: boolean | ((reason: string) => boolean) } = {}): void {
     if (this.#checks.has(name)) throw new Error(`readiness check ${name} is registered twice`);
-    this.#checks.set(name, check);
+    const a = opts.affectsReadiness ?? true;
+    this.#checks.set(name, { check, affects: typeof a === 'function' ? a : () => a });
   }
 
   check(): ReadinessReport {
     const checks: Record<string, string> = {};
     let error: string | undefined;
-    for (const [name, check] of this.#checks) {
+    for (const [name, { check, affects }] of this.#checks) {
       let reason: string | undefined;
       try {
         reason = check();
@@ -32,7 +37,7 @@ export class Readiness {
         reason = e instanceof Error ? e.message : String(e);
       }
       checks[name] = reason ?? 'ok';
-      if (reason !== undefined) error ??= `${name}: ${reason}`;
+      if (reason !== undefined && affects(reason)) error ??= `${name}: ${reason}`;
     }
     return error === undefined ? { ready: true, checks } : { ready: false, checks, error };
   }

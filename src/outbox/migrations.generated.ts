@@ -20,5 +20,10 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "id": 3,
     "tag": "0002_drop_alarms_dedup_key",
     "sql": "DROP INDEX `alarms_dedup_key`;"
+  },
+  {
+    "id": 4,
+    "tag": "0003_canary_runs",
+    "sql": "CREATE TABLE `canary_runs` (\n\t`rid` text PRIMARY KEY NOT NULL,\n\t`canary` text NOT NULL,\n\t`started_at` integer NOT NULL,\n\t`stage` text NOT NULL,\n\t`firing_alarm_id` text,\n\t`resolved_alarm_id` text,\n\t`outcome` text NOT NULL,\n\t`reason` text,\n\t`finished_at` integer,\n\t`latency_ms` integer,\n\t`detail` text\n);\n--> statement-breakpoint\nCREATE INDEX `canary_runs_canary_started` ON `canary_runs` (`canary`,`started_at`);--> statement-breakpoint\nCREATE INDEX `canary_runs_open` ON `canary_runs` (`canary`,`started_at`) WHERE outcome = 'open';"
   }
 ];

@@ -133,4 +133,31 @@ export const remoteRefs = sqliteTable(
   (t) => [primaryKey({ columns: [t.method, t.dedupKey] })],
 );
 
-export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs };
+/**
+ * One run of a heartbeat canary (issue #10): the canary alarm injected, its notifications followed until
+ * every one was sent (succeeded) or one failed or ran out of time (failed). `stage` is the canary service's
+ * own step name; `latency_ms` (succeeded runs): injection → the last notification sent; `detail`: free
+ * text, such as the latency per method.
+ */
+export const canaryRuns = sqliteTable(
+  'canary_runs',
+  {
+    rid: text('rid').primaryKey(),
+    canary: text('canary').notNull(),
+    startedAt: integer('started_at').notNull(),
+    stage: text('stage').notNull(),
+    firingAlarmId: text('firing_alarm_id'),
+    resolvedAlarmId: text('resolved_alarm_id'),
+    outcome: text('outcome', { enum: ['open', 'succeeded', 'failed'] }).notNull(),
+    reason: text('reason'),
+    finishedAt: integer('finished_at'),
+    latencyMs: integer('latency_ms'),
+    detail: text('detail'),
+  },
+  (t) => [
+    index('canary_runs_canary_started').on(t.canary, t.startedAt),
+    index('canary_runs_open').on(t.canary, t.startedAt).where(sql`outcome = 'open'`),
+  ],
+);
+
+export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns };

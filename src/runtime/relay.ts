@@ -229,6 +229,7 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
   const stop = () =>
     (stopping ??= (async () => {
       logger.info({}, 'shutting down: no new requests, draining deliveries');
+      await started.quiesce();
       await closeListener(listener);
       await started.stop();
       await client.close();
