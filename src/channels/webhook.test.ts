@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import type { Delivery } from '../domain/notification.ts';
 import { ConfigError, parseConfig } from '../config/parse.ts';
 import { redact, Secret, secretsIn } from '../lib/secret.ts';
@@ -146,6 +147,126 @@ test('config: the settings carry the userinfo credentials as secrets, so every r
   assert.equal(redact(echoed, secretsIn(settings)), 'Basic <secret> <secret> <secret> <secret>');
 });
 
+// ---- body: monasca (monasca-notification's webhook plugin body) ----
+
+const readFixture = (name: string) => JSON.parse(readFileSync(new URL(`../../test/fixtures/monasca/${name}`, import.meta.url), 'utf8'));
+/** Unedited from monasca-notification's tests/test_webhook_notification.py (via ../shared/fixtures/monasca). */
+const MONASCA_ALARM = readFixture('webhook-test-alarm.json');
+const MONASCA_EXPECTED = readFixture('webhook-test-expected-body.json');
+
+/** `delivery` with one alarm as the monasca ingest format builds it from the fixture (details: the transition). */
+function monascaDelivery(details: Delivery['alarms'][number]['details']): Delivery {
+  const t = MONASCA_ALARM['alarm-transitioned'];
+  return {
+    ...delivery,
+    alarms: [{
+      id: 'alm_01HQ00000000000000000001',
+      source: 'monasca',
+      name: t.alarmName,
+      severity: 'info',
+      status: 'firing',
+      summary: t.stateChangeReason,
+      description: t.alarmDescription,
+      labels: { hostname: 'foo1', service: 'bar1', tenant_id: '0', alarm_definition_id: '0', alarm_id: '0' },
+      annotations: { new_state: 'ALARM', old_state: 'OK' },
+      occurredAt: t.timestamp,
+      receivedAt: t.timestamp + 1000,
+      dedupKey: 'monasca:0',
+      ...(details !== undefined && { details }),
+    }],
+  };
+}
+
+test('body monasca: the exact body monasca-notification\'s webhook plugin POSTs for its own test alarm', () => {
+  const c = cfg('https://h.example/hook', { body: 'monasca' });
+  // details as the inner alarm-transitioned object, and as the whole message: the same body.
+  for (const details of [MONASCA_ALARM['alarm-transitioned'], MONASCA_ALARM]) {
+    const r = buildWebhookRequest(c, monascaDelivery(details), NOW);
+    assert.deepEqual(JSON.parse(r.body), MONASCA_EXPECTED);
+    assert.deepEqual(Object.keys(JSON.parse(r.body)).sort(), Object.keys(MONASCA_EXPECTED).sort());
+    // Same headers as with the envelope (monasca sends content-type application/json too).
+    assert.deepEqual(r.headers, { 'content-type': 'application/json', 'user-agent': 'tocsin', 'idempotency-key': delivery.notificationId });
+  }
+  // alarmDefinitionId 0 stays the number 0 (not the label's "0"); alarm_timestamp is whole seconds.
+  const body = JSON.parse(buildWebhookRequest(c, monascaDelivery(MONASCA_ALARM), NOW).body);
+  assert.equal(body.alarm_definition_id, 0);
+  assert.equal(body.alarm_timestamp, 1429023453);
+  // A signature covers the monasca body as sent.
+  const signed = buildWebhookRequest({ ...c, signingSecret: new Secret(SIGNING) }, monascaDelivery(MONASCA_ALARM), NOW);
+  assert.ok(verify(SIGNING, signed.headers, signed.body));
+});
+
+test('body monasca: fields the message lacks come from the alarm; a null in the message is sent as null', () => {
+  const { alarmDescription: _d, metrics: _m, ...partial } = MONASCA_ALARM['alarm-transitioned'];
+  const body = JSON.parse(buildWebhookRequest(cfg('https://h.example/', { body: 'monasca' }), monascaDelivery({ ...partial, oldState: null }), NOW).body);
+  assert.deepEqual(body, {
+    ...MONASCA_EXPECTED,
+    alarm_description: 'test Alarm description',
+    old_state: null,
+    metrics: [{ dimensions: { hostname: 'foo1', service: 'bar1', tenant_id: '0', alarm_definition_id: '0', alarm_id: '0' } }],
+  });
+});
+
+test('body monasca: an alarm from another source gets the documented 10-field mapping', () => {
+  const c = cfg('https://h.example/', { body: 'monasca' });
+  // `delivery` is a Zeebe alarm: its details are not a monasca message.
+  assert.deepEqual(JSON.parse(buildWebhookRequest(c, delivery, NOW).body), {
+    alarm_id: 'abc123',
+    alarm_definition_id: null,
+    alarm_name: 'IncidentCreated',
+    alarm_description: '',
+    alarm_timestamp: 1709294340,
+    state: 'ALARM',
+    old_state: 'OK',
+    message: 'Job failed',
+    tenant_id: null,
+    metrics: [{ dimensions: { env: 'prod' } }],
+  });
+  const a = delivery.alarms[0]!;
+  const resolved: Delivery = {
+    ...delivery,
+    alarms: [{ ...a, status: 'resolved', summary: undefined, description: 'the job', occurredAt: a.occurredAt + 1999, labels: { tenant_id: 't1', alarm_id: 'x-1' }, details: { tenantId: 'camunda', alarmId: 'not-monasca' } }],
+  };
+  assert.deepEqual(JSON.parse(buildWebhookRequest(c, resolved, NOW).body), {
+    alarm_id: 'x-1',
+    alarm_definition_id: null,
+    alarm_name: 'IncidentCreated',
+    alarm_description: 'the job',
+    alarm_timestamp: 1709294341,
+    state: 'OK',
+    old_state: 'ALARM',
+    message: 'IncidentCreated',
+    tenant_id: 't1',
+    metrics: [{ dimensions: { tenant_id: 't1', alarm_id: 'x-1' } }],
+  });
+});
+
+test('body monasca: a notification with several alarms cannot be sent in it (permanent, nothing sent)', async () => {
+  const two: Delivery = { ...delivery, alarms: [delivery.alarms[0]!, delivery.alarms[0]!] };
+  const c = cfg('https://h.example/', { body: 'monasca' });
+  assert.throws(() => buildWebhookRequest(c, two, NOW), /body monasca carries exactly one alarm, this notification has 2/);
+  // The envelope carries them all.
+  assert.equal(JSON.parse(buildWebhookRequest(cfg('https://h.example/'), two, NOW).body).alarms.length, 2);
+  const receiver = fakeReceiver([]);
+  const r = await createWebhookChannel('ops-hook', c, { http: receiver.client, clock: { now: () => NOW }, writeLine: () => {} }).send(two, new AbortController().signal);
+  receiver.assertDone();
+  assert.deepEqual(r, { outcome: 'permanent', error: 'cannot build request: body monasca carries exactly one alarm, this notification has 2' });
+});
+
+test('config: body is tocsin (the default) or monasca, nothing else', () => {
+  const url = 'url: "https://h.example/"';
+  const dflt = parseHook(url);
+  assert.ok(!Array.isArray(dflt));
+  assert.equal(dflt.body, 'tocsin');
+  assert.equal(buildWebhookRequest(dflt, delivery, NOW).body, EXPECTED_BODY);
+  const monasca = parseHook(`${url}, body: monasca`);
+  assert.ok(!Array.isArray(monasca));
+  assert.equal(monasca.body, 'monasca');
+  for (const bad of ['envelope', 'Monasca', '1']) {
+    assert.deepEqual(parseHook(`${url}, body: ${bad}`), ['methods.x.body: must be one of: tocsin, monasca'], bad);
+  }
+});
+
 // ---- end to end against a real node:http server ----
 
 const fetchClient: HttpClient = async (req, signal) => {
@@ -205,6 +326,14 @@ test('e2e 200 → sent; the server receives the exact body and a verifiable sign
   assert.equal(s.headers['authorization'], 'Bearer tok-e2e-1');
   assert.equal(s.headers['idempotency-key'], delivery.notificationId);
   assert.ok(verify(SIGNING, s.headers, s.body));
+});
+
+test('e2e body monasca: the server receives monasca\'s body for monasca\'s test alarm', async () => {
+  seen.length = 0;
+  const r = await createWebhookChannel('ops-hook', cfg(`${base}/ok`, { body: 'monasca' }), deps).send(monascaDelivery(MONASCA_ALARM), new AbortController().signal);
+  assert.deepEqual(r, { outcome: 'sent', status: 200 });
+  assert.equal(seen[0]!.headers['content-type'], 'application/json');
+  assert.deepEqual(JSON.parse(seen[0]!.body), MONASCA_EXPECTED);
 });
 
 test('e2e 503 with Retry-After: 7 → retry after 7000 ms', async () => {

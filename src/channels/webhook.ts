@@ -1,12 +1,13 @@
 /**
  * @module channels/webhook
- * POST the envelope as JSON, optionally with Basic auth (from the URL's userinfo), a bearer token and a
+ * POST the envelope (or, with `body: monasca`, monasca-notification's webhook body) as JSON, optionally with Basic auth (from the URL's userinfo), a bearer token and a
  * Standard Webhooks signature.
  */
 import * as z from 'zod';
 import { toEnvelope } from '../domain/envelope.ts';
 import type { Delivery } from '../domain/notification.ts';
 import { Secret } from '../lib/secret.ts';
+import { BODY_FORMATS, toMonascaBody, type BodyFormat } from './monasca-body.ts';
 import { attemptHttp, basicAuthorization, splitUserinfo, urlSecrets, type BasicAuth } from './http.ts';
 import { checkHttpUrl, headersField } from './settings.ts';
 import { checkSigningSecret, signStandardWebhook } from './signing.ts';
@@ -18,10 +19,22 @@ export interface WebhookSettings {
   /** As configured: userinfo in it is sent as Basic auth, never as part of the URL (see splitUserinfo). */
   readonly url: Secret;
   readonly headers: Readonly<Record<string, string>>;
+  /** `tocsin` (the envelope) or `monasca` (the 10-field body of monasca-notification's webhook plugin); default tocsin. */
+  readonly body?: BodyFormat;
   /** Explicit Basic credentials (no config setting gives them yet); they take the place of any in the URL. */
   readonly basicAuth?: BasicAuth;
   readonly bearerToken?: Secret;
   readonly signingSecret?: Secret;
+}
+
+/**
+ * Pure: the request body. monasca's body describes one alarm: a notification carrying several (grouping)
+ * cannot be sent in it, and fails permanently rather than dropping alarms.
+ */
+export function webhookBody(format: BodyFormat, d: Delivery): string {
+  if (format === 'tocsin') return JSON.stringify(toEnvelope(d));
+  if (d.alarms.length !== 1) throw new Error(`body monasca carries exactly one alarm, this notification has ${d.alarms.length}`);
+  return JSON.stringify(toMonascaBody(d.alarms[0]!));
 }
 
 /**
@@ -36,7 +49,7 @@ export function buildWebhookRequest(
   userAgent: string = USER_AGENT,
 ): HttpRequest {
   const target = splitUserinfo(cfg.url.reveal());
-  const body = JSON.stringify(toEnvelope(d));
+  const body = webhookBody(cfg.body ?? 'tocsin', d);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
   for (const [k, v] of Object.entries(cfg.headers)) headers[k.toLowerCase()] = v;
   const basic = cfg.basicAuth ?? target.auth;
@@ -101,11 +114,14 @@ export function createWebhookChannel(method: string, cfg: WebhookSettings, deps:
 
 export const webhookChannel = defineChannel({
   type: 'webhook',
-  summary: 'POST the notification envelope as JSON to a URL',
+  summary: 'POST the notification envelope (or a monasca-compatible body) as JSON to a URL',
   fields: z.strictObject({
+    body: z
+      .enum(BODY_FORMATS, { error: `must be one of: ${BODY_FORMATS.join(', ')}` })
+      .describe('the request body: `tocsin`, the notification envelope; `monasca`, the exact 10-field body monasca-notification\'s webhook plugin POSTs (see [Webhook requests](#webhook-requests))'),
     headers: headersField.describe('extra request headers; they cannot replace `authorization`, `idempotency-key` or the signature headers, and their values are redacted from error texts like secrets'),
   }),
-  defaults: { headers: {} },
+  defaults: { body: 'tocsin', headers: {} },
   secrets: {
     url: {
       required: true,
@@ -138,6 +154,7 @@ export const webhookChannel = defineChannel({
     return {
       url: urlSecret(s.url!, userinfo),
       headers: { ...f.headers },
+      body: f.body,
       ...(s.bearer_token && { bearerToken: s.bearer_token }),
       ...(s.signing_secret && { signingSecret: s.signing_secret }),
     };

@@ -6,10 +6,11 @@
 import { IngestError } from './errors.ts';
 import type { IngestFormat, ParseContext } from './format.ts';
 import { genericFormat } from './generic.ts';
+import { monascaFormat } from './monasca.ts';
 import type { ParseOutcome } from './types.ts';
 import { zeebeFormat } from './zeebe.ts';
 
-export const INGEST_FORMATS: readonly IngestFormat[] = [genericFormat, zeebeFormat];
+export const INGEST_FORMATS: readonly IngestFormat[] = [genericFormat, zeebeFormat, monascaFormat];
 
 export function ingestFormat(name: string): IngestFormat | undefined {
   return INGEST_FORMATS.find((f) => f.name === name);

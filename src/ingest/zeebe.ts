@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MAX_EPOCH_MS, SEVERITIES, type AlarmInput, type JsonValue, type Severity } from '../domain/alarm.ts';
 import { IngestError, issueToIngestError } from './errors.ts';
 import { defineFormat } from './format.ts';
+import { describe, optString, requiredString } from './fields.ts';
 import { parseJsonLossless } from './lossless.ts';
 import type { ParsedAlarm, ParseOutcome } from './types.ts';
 
@@ -45,16 +46,6 @@ function int64(opts: { nonNegative: boolean }) {
 const optInt64 = int64({ nonNegative: false })
   .nullish()
   .transform((x) => x ?? undefined);
-
-const requiredString = z
-  .string({ error: (iss) => (iss.input == null ? 'is required' : `must be a non-empty string, got ${describe(iss.input)}`) })
-  .min(1, { error: (iss) => `must be a non-empty string, got ${describe(iss.input)}` });
-
-/** Absent (undefined, null or "") → undefined; a non-string is refused. */
-const optString = z
-  .string({ error: (iss) => `must be a string, got ${describe(iss.input)}` })
-  .nullish()
-  .transform((x) => x || undefined);
 
 const epochMsError = { error: (iss: { input?: unknown }) => `must be epoch milliseconds, got ${describe(iss.input)}` };
 /** Absent (undefined or null) → undefined. */
@@ -231,14 +222,6 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function describe(x: unknown): string {
-  if (x === undefined) return 'nothing';
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'object') return 'an object';
-  const s = typeof x === 'string' ? JSON.stringify(x) : String(x);
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
 
 /** The exact decimal digits of a 64-bit integer, or undefined when `x` is not one. */
 function int64Digits(x: number | string): string | undefined {
