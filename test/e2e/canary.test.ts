@@ -409,12 +409,12 @@ for (const target of RELAY_TARGETS) {
 
     // Kill 1: a canary notification is at the receiver, unanswered (its run open, its delivery in flight).
     const seen = h.sink.requests.length;
-    await until(h, 'a canary notification in flight', () => h.sink.requests.slice(seen).some((r) => !r.accepted && !r.clientGone), 5000);
+    await until(h, 'a canary notification in flight', () => h.sink.requests.slice(seen).some((r) => !r.accepted && !r.clientGone), 15_000);
     await kill('a delivery in flight');
     // Kill 2: as soon as the new process starts a run (its injection about to go, or in flight).
     const starts = pingsOf(h.hc, 'start').length;
     await h.start();
-    await until(h, 'a /start from the restarted relay', () => pingsOf(h.hc, 'start').length > starts, 5000);
+    await until(h, 'a /start from the restarted relay', () => pingsOf(h.hc, 'start').length > starts, 20_000);
     await kill('right after a /start');
     await h.start();
     // Kill 3: a run decided, its success ping sent but not taken (healthchecks drops the connection), killed
@@ -422,7 +422,7 @@ for (const target of RELAY_TARGETS) {
     await moreSuccesses(h, 1, h.maxLatencyMs + TICK_SLACK_MS + 2000);
     h.hc.setDown(true, 'close');
     const before = h.hc.pings.length;
-    await until(h, 'a success ping (dropped)', () => h.hc.pings.slice(before).some((p) => p.kind === 'success'), 5000);
+    await until(h, 'a success ping (dropped)', () => h.hc.pings.slice(before).some((p) => p.kind === 'success'), 20_000);
     const dropped = h.hc.pings.slice(before).find((p) => p.kind === 'success')!.rid!;
     await kill('a success ping not taken');
     h.hc.setDown(false);
