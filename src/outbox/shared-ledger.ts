@@ -103,13 +103,7 @@ export class SharedLedger {
     this.#backoffMs = Math.min(this.#backoffMs === 0 ? 50 : this.#backoffMs * 2, 2000);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      try {
-        const r = this.#lock.tryRun(() => this.#writeWaiting());
-        if (!r.ran) return this.#retryWhenFree();
-      } catch (e) {
-        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record delivery outcomes; they will be retried');
-      }
-      this.#onFree();
+      this.#writeAgain();
     }, this.#backoffMs);
   }
 
@@ -118,13 +112,18 @@ export class SharedLedger {
     this.#armed = true;
     void this.#lock.whenFree().then(() => {
       this.#armed = false;
-      try {
-        const r = this.#lock.tryRun(() => this.#writeWaiting());
-        if (!r.ran) return this.#retryWhenFree();
-      } catch (e) {
-        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record delivery outcomes; they will be retried');
-      }
-      this.#onFree();
+      this.#writeAgain();
     });
+  }
+
+  /** Writes what waits if the lock is free (else waits for it), then wakes the dispatcher. */
+  #writeAgain(): void {
+    try {
+      const r = this.#lock.tryRun(() => this.#writeWaiting());
+      if (!r.ran) return this.#retryWhenFree();
+    } catch (e) {
+      this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record delivery outcomes; they will be retried');
+    }
+    this.#onFree();
   }
 }
