@@ -61,7 +61,8 @@ test('steadyOf: a RelayClock gives its steady clock and shift; another clock is 
 
 test('the system sources: close to Date.now(), and a thread following the link agrees within milliseconds', async () => {
   const clock = new RelayClock();
-  assert.ok(Math.abs(clock.now() - Date.now()) <= 5);
+  // Bounds are loose: a loaded machine can pause the thread between two reads.
+  assert.ok(Math.abs(clock.now() - Date.now()) <= 50);
   clock.move(7_200_000);
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -75,5 +76,5 @@ test('the system sources: close to Date.now(), and a thread following the link a
   const wall = Date.now();
   await worker.terminate();
   assert.ok(Math.abs(theirs - ours) <= 50, `${theirs} vs ${ours}`);
-  assert.ok(Math.abs(ours - (wall + 7_200_000)) <= 5, `${ours} vs ${wall + 7_200_000}`);
+  assert.ok(Math.abs(ours - (wall + 7_200_000)) <= 50, `${ours} vs ${wall + 7_200_000}`);
 });
