@@ -316,6 +316,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     hash: sha256Hex,
     now: () => clock.now(),
     logger,
+    skipped: (source, reason, n) => metrics.ingest.skipped?.(source, reason, n),
     store,
     metrics,
     readiness,

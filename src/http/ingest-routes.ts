@@ -9,6 +9,7 @@ import { BackpressureError, type Acceptor } from '../ingest/accept.ts';
 import { StorageUnavailableError } from '../outbox/storage-fault.ts';
 import { INGEST_FORMATS, parseRequest } from '../ingest/formats.ts';
 import type { ParseContext } from '../ingest/format.ts';
+import type { SkipReason } from '../ingest/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { AuthResult } from './auth.ts';
@@ -25,6 +26,8 @@ export interface IngestRouteDeps {
   readonly hash: (text: string) => string;
   readonly now: () => number;
   readonly logger: Logger;
+  /** Counts the messages a parser dropped (alarm TTL, ignored states). */
+  readonly skipped?: (source: string, reason: SkipReason, n: number) => void;
 }
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
@@ -67,6 +70,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
         try {
           const body = await readBodyText(c, deps.maxBodyBytes);
           const outcome = parseRequest(format, body, ctx, options, deps.maxBatch);
+          for (const [reason, n] of Object.entries(outcome.skipped ?? {})) deps.skipped?.(ctx.source, reason as SkipReason, n);
           if (outcome.kind === 'ignored') return c.json({ ignored: outcome.reason }, 200);
           const r = await deps.accept({
             source: ctx.source,

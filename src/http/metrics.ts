@@ -27,6 +27,12 @@ export function createMetrics(pending: () => number, logger: Logger): Metrics {
   const accepted = new Counter({ name: 'tocsin_alarms_accepted_total', help: 'Alarms accepted and stored', labelNames: ['source'], registers: r });
   const duplicates = new Counter({ name: 'tocsin_alarms_duplicate_total', help: 'Repeats answered with the original ids', labelNames: ['source'], registers: r });
   const unrouted = new Counter({ name: 'tocsin_alarms_unrouted_total', help: 'Alarms that matched no method (stored, not delivered)', labelNames: ['source'], registers: r });
+  const skipped = new Counter({
+    name: 'tocsin_alarms_skipped_total',
+    help: 'Messages not notified: older than the alarm TTL or an ignored state (dropped), or actions disabled (recorded)',
+    labelNames: ['source', 'reason'],
+    registers: r,
+  });
   const enqueued = new Counter({ name: 'tocsin_notifications_enqueued_total', help: 'Notifications enqueued', registers: r });
   const attempts = new Counter({ name: 'tocsin_delivery_attempts_total', help: 'Delivery attempts by outcome', labelNames: ['method', 'outcome'], registers: r });
   const dead = new Counter({ name: 'tocsin_notifications_dead_total', help: 'Notifications dead-lettered', labelNames: ['method'], registers: r });
@@ -60,6 +66,9 @@ export function createMetrics(pending: () => number, logger: Logger): Metrics {
       unrouted(source, alarm) {
         unrouted.inc({ source });
         logger.warn({ alarm_id: alarm.id, source: alarm.source, name: alarm.name }, 'alarm matched no route; stored as unrouted');
+      },
+      skipped(source, reason, n) {
+        skipped.inc({ source, reason }, n);
       },
     },
     delivery: {

@@ -10,7 +10,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { OutboxStore } from '../outbox/store.ts';
 import type { GroupCommitter } from '../outbox/group-commit.ts';
 import { routeAlarm } from '../routing/route.ts';
-import type { ParsedAlarm } from './types.ts';
+import type { ParsedAlarm, SkipReason } from './types.ts';
 
 export interface AcceptRequest {
   /** The (authenticated) source the request came from; scopes idempotency keys. */
@@ -38,6 +38,8 @@ export interface IngestObserver {
   duplicate(source: string, n: number): void;
   /** `source` is the request's (authenticated or default) source, the same label as `accepted`. */
   unrouted(source: string, alarm: Alarm): void;
+  /** Messages not notified: dropped by their parser, or (actions_disabled) recorded without notifications. */
+  skipped?(source: string, reason: SkipReason, n: number): void;
 }
 
 /** Thrown when the outbox is too full to promise delivery: answer 503 with Retry-After. */
@@ -73,6 +75,8 @@ interface Enqueued {
   readonly result: AcceptResult;
   readonly fresh: readonly { readonly alarm: Alarm; readonly notifications: number }[];
   readonly unroutedAlarms: readonly Alarm[];
+  /** Fresh alarms recorded without notifications on purpose (ParsedAlarm.quiet), by reason. */
+  readonly quiet: ReadonlyMap<SkipReason, number>;
   readonly newNotifications: number;
 }
 
@@ -94,12 +98,13 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
       const routes = deps.routes();
       const fresh: { alarm: Alarm; notifications: number }[] = [];
       const unroutedAlarms: Alarm[] = [];
+      const quiet = new Map<SkipReason, number>();
       let newNotifications = 0;
       const since = receivedAt - deps.idempotencyTtlMs;
       const headerKey = req.idempotencyKey === undefined ? undefined : `h:${req.source}:${req.idempotencyKey}`;
       if (headerKey) {
         const prior = store.enqueue.getIdempotency(headerKey, since);
-        if (prior) return { result: { status: 200, ...prior, duplicates: req.items.length, unrouted: [] }, fresh, unroutedAlarms, newNotifications };
+        if (prior) return { result: { status: 200, ...prior, duplicates: req.items.length, unrouted: [] }, fresh, unroutedAlarms, quiet, newNotifications };
       }
       const alarmIds: string[] = [];
       const notificationIds: string[] = [];
@@ -115,7 +120,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           continue;
         }
         const alarm: Alarm = { ...item.alarm, id: ids.alarm(), occurredAt: item.alarm.occurredAt ?? receivedAt, receivedAt };
-        const methods = req.internal ? [...(deps.internalMethods?.(alarm) ?? [])] : routeAlarm(alarm, routes);
+        const methods = item.quiet ? [] : req.internal || item.internal ? [...(deps.internalMethods?.(alarm) ?? [])] : routeAlarm(alarm, routes);
         store.enqueue.insertAlarm(alarm, methods.length);
         const nids = methods.map((method) => {
           const id = ids.notification();
@@ -123,7 +128,8 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           return id;
         });
         if (naturalKey) store.enqueue.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
-        if (methods.length === 0) {
+        if (item.quiet) quiet.set(item.quiet, (quiet.get(item.quiet) ?? 0) + 1);
+        else if (methods.length === 0) {
           unrouted.push(alarm.id);
           unroutedAlarms.push(alarm);
         }
@@ -134,10 +140,10 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
       }
       if (headerKey) store.enqueue.putIdempotency(headerKey, { alarmIds, notificationIds }, receivedAt);
       const result: AcceptResult = { status: fresh.length > 0 ? 202 : 200, alarmIds, notificationIds, duplicates, unrouted };
-      return { result, fresh, unroutedAlarms, newNotifications };
+      return { result, fresh, unroutedAlarms, quiet, newNotifications };
     };
 
-    const { result, fresh, unroutedAlarms, newNotifications } = await committer.submit(work, (e) => store.noteCommitted(e.fresh));
+    const { result, fresh, unroutedAlarms, quiet, newNotifications } = await committer.submit(work, (e) => store.noteCommitted(e.fresh));
     // Committed: from here on nothing may turn the answer into an error (the client would retry and duplicate).
     try {
       const obs = deps.observer;
@@ -145,6 +151,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
         if (fresh.length > 0) obs.accepted(req.source, fresh.length, newNotifications);
         if (result.duplicates > 0) obs.duplicate(req.source, result.duplicates);
         for (const a of unroutedAlarms) obs.unrouted(req.source, a);
+        for (const [reason, n] of quiet) obs.skipped?.(req.source, reason, n);
       }
       if (newNotifications > 0) deps.onEnqueued?.();
     } catch {

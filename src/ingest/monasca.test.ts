@@ -129,11 +129,17 @@ test('severity: LOW → info, MEDIUM → warning, HIGH → error, CRITICAL → c
   assert.equal(only(parseMonasca(webhook((t) => delete t.severity), ctxAt(WEBHOOK_TS), opts)).alarm.severity, 'info');
 });
 
-test('actionsEnabled false (or 0) → ignored; true, 1 or absent → taken', () => {
+test('actionsEnabled false (or 0) → recorded, not notified (quiet: actions_disabled); true, 1 or absent → notified', () => {
   for (const v of [false, 0]) {
-    assert.equal(ignoredReason(parseMonasca(webhook((t) => (t.actionsEnabled = v)), ctxAt(WEBHOOK_TS), opts)), 'actions disabled for this alarm definition');
+    const item = only(parseMonasca(webhook((t) => (t.actionsEnabled = v)), ctxAt(WEBHOOK_TS), opts));
+    assert.equal(item.quiet, 'actions_disabled');
+    assert.equal(item.alarm.annotations.actions_enabled, 'false');
   }
-  for (const v of [true, 1, null]) assert.equal(parseMonasca(webhook((t) => (t.actionsEnabled = v)), ctxAt(WEBHOOK_TS), opts).kind, 'alarms');
+  for (const v of [true, 1, null]) {
+    const item = only(parseMonasca(webhook((t) => (t.actionsEnabled = v)), ctxAt(WEBHOOK_TS), opts));
+    assert.equal(item.quiet, undefined);
+    assert.equal(item.alarm.annotations.actions_enabled, undefined);
+  }
 });
 
 test('metrics: strings and objects mixed; one dimension with several values is joined with ","; own labels win', () => {
@@ -170,13 +176,18 @@ test('metrics: strings and objects mixed; one dimension with several values is j
   });
 });
 
-test('an array of messages: one alarm each; ignored ones are left out; all ignored → the first reason', () => {
+test('an array of messages: one alarm each; dropped ones are left out and counted by reason; all dropped → the first reason', () => {
   const a = webhook((t) => (t.alarmId = 'a'));
   const off = webhook((t) => Object.assign(t, { alarmId: 'b', actionsEnabled: false }));
-  const out = parseMonasca(`[${a},${off},${webhook((t) => (t.alarmId = 'c'))}]`, ctxAt(WEBHOOK_TS), opts);
+  const old = webhook((t) => Object.assign(t, { alarmId: 'd', timestamp: WEBHOOK_TS - 5 * HOUR }));
+  const undetermined = webhook((t) => Object.assign(t, { alarmId: 'e', newState: 'UNDETERMINED' }));
+  const out = parseMonasca(`[${a},${off},${old},${webhook((t) => (t.alarmId = 'c'))},${old}]`, ctxAt(WEBHOOK_TS), opts);
   assert.equal(out.kind, 'alarms');
-  assert.deepEqual(out.kind === 'alarms' && out.items.map((i) => i.alarm.dedupKey), ['monasca:a', 'monasca:c']);
-  assert.equal(ignoredReason(parseMonasca(`[${off}]`, ctxAt(WEBHOOK_TS), opts)), 'actions disabled for this alarm definition');
+  assert.deepEqual(out.kind === 'alarms' && out.items.map((i) => [i.alarm.dedupKey, i.quiet]), [['monasca:a', undefined], ['monasca:b', 'actions_disabled'], ['monasca:c', undefined]]);
+  assert.deepEqual(out.kind === 'alarms' && out.skipped, { ttl: 2 });
+  const dropped = parseMonasca(`[${old},${undetermined}]`, ctxAt(WEBHOOK_TS), { ...opts, undetermined: 'ignore' });
+  assert.equal(ignoredReason(dropped), 'alarm older than alarm_ttl 4h: skipped, as monasca-notification does');
+  assert.deepEqual(dropped.kind === 'ignored' && dropped.skipped, { ttl: 1, undetermined: 1 });
   assert.equal(ignoredReason(parseMonasca('[]', ctxAt(WEBHOOK_TS), opts)), 'empty array: no messages');
 });
 

@@ -10,7 +10,7 @@ import { IngestError, issueToIngestError } from './errors.ts';
 import { defineFormat } from './format.ts';
 import { describe, optString, requiredString } from './fields.ts';
 import { parseJsonLossless } from './lossless.ts';
-import type { ParsedAlarm, ParseOutcome } from './types.ts';
+import type { ParsedAlarm, ParseOutcome, SkipReason } from './types.ts';
 
 export const MONASCA_STATES = ['ALARM', 'OK', 'UNDETERMINED'] as const;
 export type MonascaState = (typeof MONASCA_STATES)[number];
@@ -129,39 +129,45 @@ const messageSchema = z.object(
 /**
  * Parse one `{"alarm-transitioned": {...}}` message, or a JSON array of them.
  * newState ALARM → firing, OK → resolved, UNDETERMINED → `opts.undetermined` (or ignored); all share
- * dedupKey `monasca:<alarmId>`. Disabled actions and transitions older than `alarm_ttl` are ignored with
- * a reason. Malformed messages throw IngestError(field, message), the field prefixed `[i].` inside an array.
+ * dedupKey `monasca:<alarmId>`. Transitions older than `alarm_ttl` (and UNDETERMINED under `ignore`) are
+ * dropped and counted by reason; a definition with actions disabled is recorded, not notified (`quiet`). Malformed messages throw IngestError(field, message), the field prefixed `[i].` inside an array.
  */
 export function parseMonasca(body: string, ctx: MonascaContext, opts: MonascaOptions): ParseOutcome {
   const parsed = parseJsonLossless(body);
-  if (!Array.isArray(parsed)) {
-    const r = parseMessage(parsed, '', ctx, opts);
-    return typeof r === 'string' ? { kind: 'ignored', reason: r } : { kind: 'alarms', items: [r] };
-  }
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
   const items: ParsedAlarm[] = [];
-  let firstReason: string | undefined;
-  parsed.forEach((msg, i) => {
-    const r = parseMessage(msg, `[${i}]`, ctx, opts);
-    if (typeof r === 'string') firstReason ??= r;
-    else items.push(r);
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  let first: Skipped | undefined;
+  messages.forEach((msg, i) => {
+    const r = parseMessage(msg, Array.isArray(parsed) ? `[${i}]` : '', ctx, opts);
+    if ('skip' in r) {
+      first ??= r;
+      skipped[r.skip] = (skipped[r.skip] ?? 0) + 1;
+    } else items.push(r);
   });
-  if (items.length > 0) return { kind: 'alarms', items };
-  return { kind: 'ignored', reason: firstReason ?? 'empty array: no messages' };
+  if (items.length > 0) return { kind: 'alarms', items, ...(first && { skipped }) };
+  if (!first) return { kind: 'ignored', reason: 'empty array: no messages' };
+  return { kind: 'ignored', reason: first.reason, skipped };
+}
+
+/** A message that is dropped, and why. */
+interface Skipped {
+  readonly skip: SkipReason;
+  readonly reason: string;
 }
 
 /** One message → a parsed alarm, or the reason it is ignored. */
-function parseMessage(raw: unknown, prefix: string, ctx: MonascaContext, opts: MonascaOptions): ParsedAlarm | string {
+function parseMessage(raw: unknown, prefix: string, ctx: MonascaContext, opts: MonascaOptions): ParsedAlarm | Skipped {
   const envelope = check(messageSchema, raw, prefix);
   const t = check(transitionSchema, envelope[WRAPPER], prefix === '' ? WRAPPER : `${prefix}.${WRAPPER}`);
 
-  if (!t.actionsEnabled) return 'actions disabled for this alarm definition';
   if (opts.alarm_ttl > 0 && ctx.now - t.timestamp > opts.alarm_ttl) {
-    return `alarm older than alarm_ttl ${formatDuration(opts.alarm_ttl)}: skipped, as monasca-notification does`;
+    return { skip: 'ttl', reason: `alarm older than alarm_ttl ${formatDuration(opts.alarm_ttl)}: skipped, as monasca-notification does` };
   }
   let status: AlarmStatus;
   if (t.newState === 'ALARM') status = 'firing';
   else if (t.newState === 'OK') status = 'resolved';
-  else if (opts.undetermined === 'ignore') return 'newState UNDETERMINED is ignored (ingest.formats.monasca.undetermined: ignore)';
+  else if (opts.undetermined === 'ignore') return { skip: 'undetermined', reason: 'newState UNDETERMINED is ignored (ingest.formats.monasca.undetermined: ignore)' };
   else status = opts.undetermined;
 
   // Dimensions first; tocsin's own labels are written after them and win on a clash.
@@ -188,6 +194,8 @@ function parseMessage(raw: unknown, prefix: string, ctx: MonascaContext, opts: M
   if (t.oldState != null) annotations.old_state = t.oldState;
   if (t.stateChangeReason !== undefined) annotations.state_change_reason = t.stateChangeReason;
   if (t.link !== undefined) annotations.link = t.link;
+  // Recorded, not notified (monasca-notification sends nothing for a definition with actions disabled).
+  if (!t.actionsEnabled) annotations.actions_enabled = 'false';
 
   const alarm: AlarmInput = {
     source: ctx.source,
@@ -202,7 +210,7 @@ function parseMessage(raw: unknown, prefix: string, ctx: MonascaContext, opts: M
     dedupKey: `monasca:${t.alarmId}`,
     details: raw as { [key: string]: JsonValue },
   };
-  return { alarm, naturalKey: `monasca:${t.alarmId}:${t.timestamp}:${t.newState}` };
+  return { alarm, naturalKey: `monasca:${t.alarmId}:${t.timestamp}:${t.newState}`, ...(!t.actionsEnabled && { quiet: 'actions_disabled' as const }) };
 }
 
 /** `raw` checked against `schema`; the first issue is thrown as an IngestError. */

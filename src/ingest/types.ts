@@ -4,12 +4,28 @@
  */
 import type { AlarmInput } from '../domain/alarm.ts';
 
+/**
+ * Why a message was not notified, as counted (metric `reason`): `ttl`, older than the format's alarm TTL
+ * (dropped); `actions_disabled`, its source disabled notifications for it (recorded, not notified);
+ * `undetermined`, a state the config says to ignore (dropped).
+ */
+export type SkipReason = 'ttl' | 'actions_disabled' | 'undetermined';
+
 export interface ParsedAlarm {
   readonly alarm: AlarmInput;
   /** The source's own idempotency key for this occurrence, if it has one (a repeat within the TTL is not enqueued again). */
   readonly naturalKey?: string;
+  /** Recorded but not notified (no method gets it), for this reason. */
+  readonly quiet?: SkipReason;
+  /** Injected by the relay itself (the heartbeat canary): its methods are the canary's, never the routes'. */
+  readonly internal?: boolean;
 }
 
 export type ParseOutcome =
-  | { readonly kind: 'alarms'; readonly items: readonly ParsedAlarm[] }
-  | { readonly kind: 'ignored'; readonly reason: string };
+  | {
+      readonly kind: 'alarms';
+      readonly items: readonly ParsedAlarm[];
+      /** Messages of the request that were dropped, by reason (a monasca array mixing old and new transitions). */
+      readonly skipped?: Readonly<Partial<Record<SkipReason, number>>>;
+    }
+  | { readonly kind: 'ignored'; readonly reason: string; readonly skipped?: Readonly<Partial<Record<SkipReason, number>>> };

@@ -58,6 +58,7 @@ test('POST /v1/monasca: an alarm older than alarm_ttl → 200 ignored, nothing s
     assert.deepEqual(r.json, { ignored: 'alarm older than alarm_ttl 4h: skipped, as monasca-notification does' });
     assert.equal(h.count('alarms'), 0);
     assert.equal(h.count('notifications'), 0);
+    assert.match((await h.get('/metrics')).text, /tocsin_alarms_skipped_total\{source="monasca",reason="ttl"\} 1/);
   });
   await withHarness({ yaml: 'ingest: { formats: { monasca: { alarm_ttl: 0 } } }' }, async (h) => {
     const r = await h.post('/v1/monasca', EXAMPLE);
@@ -82,5 +83,22 @@ test('POST /v1/monasca: UNDETERMINED under undetermined: ignore → 200 ignored;
       field: 'alarm-transitioned.newState',
     });
     assert.equal(h.count('alarms'), 0);
+  });
+});
+
+test('POST /v1/monasca: actionsEnabled false → 202, the alarm recorded with no notification, counted as actions_disabled', async () => {
+  const off = WEBHOOK.replace('"alarmId": "0"', '"alarmId": "0", "actionsEnabled": false');
+  assert.notEqual(off, WEBHOOK);
+  await withHarness({ clock: { now: () => WEBHOOK_TS } }, async (h) => {
+    const r = await h.post('/v1/monasca', off);
+    assert.equal(r.status, 202, r.text);
+    assert.deepEqual(r.json.notification_ids, []);
+    assert.equal(r.json.unrouted, undefined, 'not reported as unrouted: it is not notified on purpose');
+    const alarm = h.app.store.queries.getAlarm(r.json.alarm_ids[0]);
+    assert.equal(alarm?.annotations.actions_enabled, 'false');
+    assert.equal(h.count('notifications'), 0);
+    const metrics = (await h.get('/metrics')).text;
+    assert.match(metrics, /tocsin_alarms_skipped_total\{source="monasca",reason="actions_disabled"\} 1/);
+    assert.doesNotMatch(metrics, /tocsin_alarms_unrouted_total\{/);
   });
 });
