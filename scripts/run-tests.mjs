@@ -12,6 +12,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { build } from './build.mjs';
+import { kafkaTestEnv, startKafkaForSuite, stopKafkaIfStarted } from './kafka-peer.mjs';
 
 /** Deno from node_modules (@deno/linux-x64-glibc, an optional dependency), or wherever $DENO says. */
 const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
@@ -19,7 +20,9 @@ const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
 /** Run on every runtime, not only on Node. */
 const ALL_RUNTIMES = ['src/config/matcher.test.ts', 'src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/outbox/shared-ledger.test.ts', 'src/outbox/write-lock.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts', 'src/channels/basic-auth.test.ts', 'src/outbox/rebase.test.ts', 'src/lib/monotonic-clock.test.ts', 'src/outbox/canary-runs.test.ts', 'src/canary/run.test.ts', 'src/canary/ping.test.ts'];
 /** These start dist/tocsin. */
-const NEEDS_BINARY = ['test/e2e/targets.test.ts', 'test/e2e/canary.test.ts', 'test/e2e/disk-full.test.ts', 'test/e2e/data-dir.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts', 'test/e2e/startup.test.ts', 'test/e2e/process-edges.test.ts', 'test/e2e/canary-status.test.ts'];
+/** These need a Kafka broker: scripts/kafka is started for them (and stopped after, if started here). */
+const NEEDS_KAFKA = (f) => f.includes('kafka');
+const NEEDS_BINARY = ['test/e2e/kafka-crash.test.ts', 'test/e2e/targets.test.ts', 'test/e2e/canary.test.ts', 'test/e2e/disk-full.test.ts', 'test/e2e/data-dir.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts', 'test/e2e/startup.test.ts', 'test/e2e/process-edges.test.ts', 'test/e2e/canary-status.test.ts'];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -53,8 +56,12 @@ if (!process.env.TOCSIN_TEST_BINARY && files.some((f) => NEEDS_BINARY.includes(f
   build();
 }
 
+// A peer the suite can start itself: the Kafka broker (a test that needs it skips loudly without it).
+const broker = !process.env.TOCSIN_TEST_KAFKA && files.some(NEEDS_KAFKA) ? startKafkaForSuite() : undefined;
+if (broker?.error) console.error(`*** no Kafka broker for the Kafka tests: ${broker.error}`);
 const results = [];
-results.push(['node', run(`node: ${files.length} files`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files])]);
+results.push(['node', run(`node: ${files.length} files`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], broker ? kafkaTestEnv(broker) : {})]);
+if (broker) stopKafkaIfStarted(broker.startedHere);
 const everywhere = process.env.TOCSIN_TEST_BINARY ? [] : files.filter((f) => ALL_RUNTIMES.includes(f));
 if (everywhere.length > 0) {
   results.push(['bun', run(`bun: ${everywhere.join(' ')}`, 'node_modules/.bin/bun', ['test', ...everywhere])]);
