@@ -26,6 +26,7 @@ import { storageFault } from './outbox/storage-fault.ts';
 import { fileBytes, fileIdentity, storageWatchService } from './app/storage-watch.ts';
 import { StorageReserve } from './app/storage-reserve.ts';
 import { wireCanaries } from './app/canaries.ts';
+import { wireKafka } from './app/kafka.ts';
 import type { Alarm } from './domain/alarm.ts';
 import { databaseFile, deliversOnThread, deliverySynchronous, openOnFullDisk, type Outbox, type ThreadLink } from './app/open-outbox.ts';
 import { createAcceptor, type Acceptor } from './ingest/accept.ts';
@@ -219,6 +220,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     registry: metrics.registry,
     deliveryReady: () => host?.ready() === undefined,
     writable: () => health.problem === undefined,
+    // `kafka` is wired below (it needs the acceptor, which needs the canaries); runs start after both.
+    ...(config.kafka && { viaKafka: (m, signal) => (kafka ? kafka.injectCanary(m, signal) : Promise.reject(new Error('no Kafka consumer'))) }),
   });
   const accept = createAcceptor({
     store,
@@ -231,6 +234,18 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     observer: metrics.ingest,
     onEnqueued: () => dispatcher.nudge(),
     ...(canaries && { internalMethods: (alarm: Alarm) => canaries.internalMethods(alarm) }),
+  });
+
+  const kafka = wireKafka({
+    config: () => live.config,
+    accept,
+    now: () => clock.now(),
+    hash: sha256Hex,
+    pending: () => store.pendingCount,
+    scheduler,
+    random: deps.random,
+    logger,
+    registry: metrics.registry,
   });
 
   const housekeeping = housekeepingService({
@@ -293,6 +308,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
       },
       ready: () => (ingesting ? undefined : 'stopped'),
     },
+    // Needs ingest (its batches are accepted there): stops before it, finishing and committing its batch.
+    ...(kafka ? [kafka.service] : []),
     // Last: it needs ingest and delivery running, and stops first.
     ...(canaries ? [canaries.service] : []),
   ];
@@ -300,6 +317,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
   const readiness = new Readiness();
   for (const s of services) if (s.ready) readiness.add(s.name, s.ready);
   canaries?.addReadiness(readiness);
+  if (kafka) readiness.add('kafka', () => kafka.state(), { affectsReadiness: false });
   readiness.add('database', () => {
     if (closed) return 'shutting down';
     const v = schemaVersion(outbox.main.db);

@@ -16,7 +16,7 @@ import { CanaryRuns } from '../outbox/canary-runs.ts';
 import type { WriteLock } from '../outbox/write-lock.ts';
 import { canaryMetrics } from '../canary/metrics.ts';
 import { createPinger } from '../canary/ping.ts';
-import { createCanaryService, type CanaryService } from '../canary/service.ts';
+import { createCanaryService, type CanaryService, type CanaryServiceDeps } from '../canary/service.ts';
 import type Registry from 'prom-client/lib/registry.js';
 
 export interface CanaryWiringDeps {
@@ -39,6 +39,8 @@ export interface CanaryWiringDeps {
   readonly deliveryReady: () => boolean;
   /** Can the database be written now (see CanaryServiceDeps.writable)? */
   readonly writable: () => boolean;
+  /** Canaries `via: kafka` inject through the Kafka consumer (see CanaryServiceDeps.viaKafka). */
+  readonly viaKafka?: CanaryServiceDeps['viaKafka'];
 }
 
 export interface CanaryWiring {
@@ -78,6 +80,7 @@ export function wireCanaries(deps: CanaryWiringDeps): CanaryWiring | undefined {
     observer: canaryMetrics(deps.registry),
     deliveryReady: deps.deliveryReady,
     writable: deps.writable,
+    ...(deps.viaKafka && { viaKafka: deps.viaKafka }),
   });
   return {
     service,

@@ -18,6 +18,7 @@ const canary: CanaryConfig = {
   resolve: false,
   labels: { team: 'platform' },
   affectsReadiness: false,
+  via: 'http',
 };
 
 /** The runs table and the notifications, in memory. */

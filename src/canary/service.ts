@@ -79,6 +79,22 @@ export interface CanaryServiceDeps {
   readonly writable?: () => boolean;
   readonly logger: Logger;
   readonly observer?: CanaryObserver;
+  /**
+   * For canaries `via: kafka`: produces the canary alarm to its topic and resolves with the ids its alarm
+   * got once the relay's Kafka consumer accepted it (a stalled consumer fails the run).
+   */
+  readonly viaKafka?: (m: KafkaCanaryMessage, signal: AbortSignal) => Promise<{ alarmId: string; notificationIds: readonly string[] }>;
+}
+
+/** A canary alarm as produced to Kafka. */
+export interface KafkaCanaryMessage {
+  readonly canary: string;
+  readonly topic: string;
+  /** The message key (the alarm's dedup key). */
+  readonly key: string;
+  readonly body: string;
+  /** The run's key for this injection: produced again after a restart, it is one alarm. */
+  readonly idempotencyKey: string;
 }
 
 export interface CanaryService extends Service {
@@ -259,7 +275,8 @@ export function createCanaryService(deps: CanaryServiceDeps): CanaryService {
     };
     const url = deps.ingestUrl();
     const c = spec(live.get(rid)?.canary ?? '');
-    if (url === undefined || !c) return answer((run) => injectionFailed(run, status, url === undefined ? 'the relay is not listening yet' : 'the canary is no longer configured', clock.now()));
+    if (!c) return answer((run) => injectionFailed(run, status, 'the canary is no longer configured', clock.now()));
+    if (url === undefined && c.config.via === 'http') return answer((run) => injectionFailed(run, status, 'the relay is not listening yet', clock.now()));
     const body = JSON.stringify({
       name: CANARY_ALARM_NAME,
       severity: 'info',
@@ -272,6 +289,11 @@ export function createCanaryService(deps: CanaryServiceDeps): CanaryService {
     injections.add(controller);
     const deadline = deps.scheduler.after(INJECT_TIMEOUT_MS, () => controller.abort(new Error(`no answer within ${INJECT_TIMEOUT_MS / 1000} s`)), { background: true });
     try {
+      if (c.config.via === 'kafka') {
+        if (!deps.viaKafka || c.config.topic === undefined) return answer((run) => injectionFailed(run, status, 'no Kafka consumer is configured', clock.now()));
+        const ids = await deps.viaKafka({ canary: c.config.name, topic: c.config.topic, key: dedupKey, body, idempotencyKey }, controller.signal);
+        return answer((run) => injected(run, status, { alarmId: ids.alarmId, notificationIds: [...ids.notificationIds] }, clock.now()));
+      }
       const res = await deps.http(
         {
           url: `${url}/v1/alarms`,

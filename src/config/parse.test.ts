@@ -447,15 +447,15 @@ test('canaries: the documented example parses to the typed canaries; defaults fi
   assert.deepEqual(c.canaries.map(plain), [
     {
       name: 'path', intervalMs: 60_000, methods: ['ops-hook'], pingUrl: 'https://hc-ping.com/0b5f3e1a-8d2b-4c7e-9a10-2b3c4d5e6f70',
-      maxLatencyMs: 30_000, resolve: false, labels: { team: 'platform' }, affectsReadiness: false,
+      maxLatencyMs: 30_000, resolve: false, labels: { team: 'platform' }, affectsReadiness: false, via: 'http',
     },
     {
       name: 'fast.one', intervalMs: 1500, methods: ['log', 'ops-hook'], pingUrl: 'https://hc-ping.com/from-a-file',
-      maxLatencyMs: 1000, resolve: true, labels: {}, affectsReadiness: true,
+      maxLatencyMs: 1000, resolve: true, labels: {}, affectsReadiness: true, via: 'http',
     },
     {
       name: 'plain', intervalMs: 60_000, methods: ['log'], pingUrl: 'http://127.0.0.1:8000/ping?key=k1',
-      maxLatencyMs: 30_000, resolve: false, labels: {}, affectsReadiness: false,
+      maxLatencyMs: 30_000, resolve: false, labels: {}, affectsReadiness: false, via: 'http',
     },
   ]);
   assert.ok(Object.isFrozen(c.canaries) && Object.isFrozen(c.canaries[0]) && Object.isFrozen(c.canaries[0]!.methods) && Object.isFrozen(c.canaries[0]!.labels));

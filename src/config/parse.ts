@@ -17,6 +17,7 @@ import { deepFreeze } from '../lib/freeze.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { checkHttpUrl } from '../channels/settings.ts';
 import { checkPingUrl } from '../canary/ping.ts';
+import { buildKafka, type KafkaBuildContext } from './kafka.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
 import type { CanaryConfig, Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
 
@@ -142,6 +143,11 @@ class Secrets {
     private readonly issues: Issues,
   ) {}
 
+  /** A file that is not a secret (a CA certificate): its text. Throws as readFile does. */
+  readText(file: string): string {
+    return this.readFile(file);
+  }
+
   /** `key` or `key_file` in obj (exactly one if required, else at most one) → Secret; undefined if absent or invalid. */
   read(path: Path, obj: object, key: string, opts: { required: boolean; check?: Check }): Secret | undefined {
     const fields = obj as Record<string, string | undefined>;
@@ -222,6 +228,23 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     database: { synchronous: raw.database.synchronous, retentionMs: raw.database.retention },
     delivery,
     canaries: buildCanaries(raw, methods, secrets, issues),
+    ...(raw.kafka && { kafka: buildKafka(raw.kafka, kafkaContext(path, secrets, issues)) }),
+  };
+}
+
+/** What config/kafka needs of this parser. */
+function kafkaContext(path: ResolvePath, secrets: Secrets, issues: Issues): KafkaBuildContext {
+  return {
+    secret: (at, obj, key, opts) => secrets.read(at, obj, key, opts),
+    file: (at, written) => {
+      try {
+        return secrets.readText(path(written));
+      } catch (e) {
+        issues.add(at, `cannot read ${path(written)}: ${describeReadError(e)}`);
+        return undefined;
+      }
+    },
+    add: (at, message) => issues.add(at, message),
   };
 }
 
@@ -323,8 +346,30 @@ function buildCanaries(raw: RawConfig, methods: Record<string, MethodConfig>, se
       resolve: c.resolve,
       labels: c.labels,
       affectsReadiness: c.affects_readiness,
+      via: c.via,
+      ...canaryTopic(raw, name, c, issues),
     };
   });
+}
+
+/** A canary's Kafka topic: given (one of kafka.topics of format alarm), or the first such topic. */
+function canaryTopic(raw: RawConfig, name: string, c: RawConfig['canaries'][string], issues: Issues): { topic?: string } {
+  const at = ['canaries', name];
+  if (c.via !== 'kafka') {
+    if (c.topic !== undefined) issues.add([...at, 'topic'], 'is used with via: kafka only');
+    return {};
+  }
+  if (!raw.kafka) {
+    issues.add([...at, 'via'], 'via: kafka needs the kafka section (brokers and topics)');
+    return {};
+  }
+  const alarmTopics = raw.kafka.topics.filter((t) => t.format === 'alarm' || t.format === 'generic').map((t) => t.name);
+  if (c.topic !== undefined) {
+    if (!alarmTopics.includes(c.topic)) issues.add([...at, 'topic'], `must be a topic of kafka.topics with format alarm (${alarmTopics.join(', ') || 'there is none'})`);
+    return { topic: c.topic };
+  }
+  if (alarmTopics.length === 0) issues.add([...at, 'via'], 'via: kafka needs a topic of format alarm under kafka.topics to produce the canary alarm to');
+  return alarmTopics[0] === undefined ? {} : { topic: alarmTopics[0] };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -13,6 +13,7 @@ import { CHANNELS } from '../channels/registry.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { compileMatcher, MatcherError } from './matcher.ts';
 import { LISTEN_MSG, parseListen } from './listen.ts';
+import { kafkaSchema } from './kafka-schema.ts';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -165,6 +166,8 @@ const canary = z.strictObject({
   resolve: z.boolean({ error: 'must be true or false' }).prefault(false),
   labels: alarmLabels,
   affects_readiness: z.boolean({ error: 'must be true or false' }).prefault(false),
+  via: z.enum(['http', 'kafka'], { error: oneOf(['http', 'kafka']) }).prefault('http'),
+  topic: z.string().optional(),
 });
 
 export const rawConfigSchema = z.strictObject({
@@ -212,6 +215,7 @@ export const rawConfigSchema = z.strictObject({
     }).prefault({}),
   ),
   canaries: section(z.record(name, canary).prefault({})),
+  kafka: section(kafkaSchema.optional()),
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;

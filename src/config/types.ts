@@ -67,6 +67,41 @@ export interface CanaryConfig {
   readonly labels: Readonly<Record<string, string>>;
   /** /readyz answers 503 while this canary fails. */
   readonly affectsReadiness: boolean;
+  /** How the canary alarm enters: POSTed to the relay's own listener, or produced to a Kafka topic. */
+  readonly via: 'http' | 'kafka';
+  /** With via kafka: the topic (of format `alarm`) it is produced to. */
+  readonly topic?: string;
+}
+
+/** A topic the Kafka consumer reads. */
+export interface KafkaTopicConfig {
+  readonly name: string;
+  /** The ingest format of its messages (ingest/formats names: monasca, generic, zeebe). */
+  readonly format: string;
+  /** The source name of its alarms. */
+  readonly source: string;
+}
+
+/** The optional Kafka consumer (issue #11). */
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  /** Absent: plaintext. */
+  readonly tls?: {
+    /** PEM texts read from the files at startup. */
+    readonly ca?: string;
+    readonly cert?: string;
+    readonly key?: Secret;
+    readonly verify: boolean;
+  };
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: Secret };
+  readonly topics: readonly KafkaTopicConfig[];
+  readonly deadLetterTopic?: string;
+  /** local: pending retries live in this instance's outbox; cluster: on the retry topic. */
+  readonly durability: 'local' | 'cluster';
+  readonly retryTopic?: string;
+  readonly sessionTimeoutMs: number;
 }
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
@@ -106,4 +141,6 @@ export interface Config {
   };
   /** Heartbeat canaries, in the order written (none by default). */
   readonly canaries: readonly CanaryConfig[];
+  /** The Kafka consumer; absent: none (no Kafka code is loaded). */
+  readonly kafka?: KafkaConfig;
 }

@@ -71,3 +71,20 @@ test('a zero-config serve loads neither the YAML parser nor the config schema; m
   assert.ok(src.includes('src/app.ts'), 'the app is loaded (after listening)');
   assert.ok(!urls.some((u) => /prom-client\/(index\.js|lib\/(pushgateway|cluster)\.js)$/.test(u)), 'prom-client index, Pushgateway or cluster loaded');
 });
+
+test('without a kafka section no Kafka code is loaded; with one, kafkajs and src/kafka load when the relay starts', async () => {
+  const plain = await loaded(['serve', '--listen', '127.0.0.1:0'], 'tocsin ready');
+  assert.ok(!packages(plain).includes('kafkajs'), 'kafkajs loaded without kafka:');
+  assert.deepEqual(ours(plain).filter((m) => m.startsWith('src/kafka/')), []);
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-lazy-kafka-'));
+  try {
+    const file = join(dir, 'tocsin.yaml');
+    // A broker nobody listens on: the relay starts anyway (HTTP ingest works) and keeps trying.
+    writeFileSync(file, `data_dir: ${JSON.stringify(join(dir, 'data'))}\nkafka:\n  brokers: [127.0.0.1:9]\n  topics: [{ name: alarms, format: alarm }]\n`);
+    const urls = await loaded(['serve', '--config', file, '--listen', '127.0.0.1:0'], 'Kafka consumer could not start');
+    assert.ok(packages(urls).includes('kafkajs'));
+    assert.ok(ours(urls).includes('src/kafka/service.ts'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
