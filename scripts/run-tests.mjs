@@ -18,11 +18,11 @@ import { kafkaTestEnv, startKafkaForSuite, stopKafkaIfStarted } from './kafka-pe
 const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
 
 /** Run on every runtime, not only on Node. */
-const ALL_RUNTIMES = ['src/config/matcher.test.ts', 'src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/outbox/shared-ledger.test.ts', 'src/outbox/write-lock.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts', 'src/channels/basic-auth.test.ts', 'src/outbox/rebase.test.ts', 'src/lib/monotonic-clock.test.ts', 'src/outbox/canary-runs.test.ts', 'src/canary/run.test.ts', 'src/canary/ping.test.ts'];
+const ALL_RUNTIMES = ['src/config/matcher.test.ts', 'src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/outbox/shared-ledger.test.ts', 'src/outbox/write-lock.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts', 'src/channels/basic-auth.test.ts', 'src/outbox/rebase.test.ts', 'src/lib/monotonic-clock.test.ts', 'src/outbox/canary-runs.test.ts', 'src/canary/run.test.ts', 'src/canary/ping.test.ts', 'src/outbox/handoff.test.ts', 'src/kafka/cluster.test.ts'];
 /** These start dist/tocsin. */
 /** These need a Kafka broker: scripts/kafka is started for them (and stopped after, if started here). */
 const NEEDS_KAFKA = (f) => f.includes('kafka');
-const NEEDS_BINARY = ['test/e2e/kafka-crash.test.ts', 'test/e2e/targets.test.ts', 'test/e2e/canary.test.ts', 'test/e2e/disk-full.test.ts', 'test/e2e/data-dir.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts', 'test/e2e/startup.test.ts', 'test/e2e/process-edges.test.ts', 'test/e2e/canary-status.test.ts'];
+const NEEDS_BINARY = ['test/e2e/kafka-crash.test.ts', 'test/e2e/kafka-cluster.test.ts', 'test/e2e/targets.test.ts', 'test/e2e/canary.test.ts', 'test/e2e/disk-full.test.ts', 'test/e2e/data-dir.test.ts', 'test/e2e/binary.test.ts', 'test/e2e/crash.test.ts', 'test/e2e/reload.test.ts', 'test/e2e/startup.test.ts', 'test/e2e/process-edges.test.ts', 'test/e2e/canary-status.test.ts'];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

@@ -27,6 +27,7 @@ import { fileBytes, fileIdentity, storageWatchService } from './app/storage-watc
 import { StorageReserve } from './app/storage-reserve.ts';
 import { wireCanaries } from './app/canaries.ts';
 import { wireKafka } from './app/kafka.ts';
+import { Handoff } from './outbox/handoff.ts';
 import type { Alarm } from './domain/alarm.ts';
 import { databaseFile, deliversOnThread, deliverySynchronous, openOnFullDisk, type Outbox, type ThreadLink } from './app/open-outbox.ts';
 import { createAcceptor, type Acceptor } from './ingest/accept.ts';
@@ -247,6 +248,17 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     random: deps.random,
     logger,
     registry: metrics.registry,
+    ...(config.kafka?.durability === 'cluster' && {
+      cluster: {
+        transact: (fn) => committer.submit(fn),
+        handoff: new Handoff(outbox.main),
+        arrived: (n) => {
+          store.noteArrived(n);
+          dispatcher.nudge();
+        },
+        left: (n) => store.noteSettled(n),
+      },
+    }),
   });
 
   const housekeeping = housekeepingService({

@@ -8,7 +8,7 @@ import type { Acceptor } from '../ingest/accept.ts';
 import type { Scheduler } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Service } from '../lib/service.ts';
-import type { CanaryMessage, KafkaService } from '../kafka/service.ts';
+import type { CanaryMessage, ClusterDeps, KafkaService } from '../kafka/service.ts';
 import type Registry from 'prom-client/lib/registry.js';
 
 export interface KafkaWiringDeps {
@@ -21,6 +21,8 @@ export interface KafkaWiringDeps {
   readonly random: () => number;
   readonly logger: Logger;
   readonly registry: Registry;
+  /** Cluster mode's side of the outbox (with durability: cluster). */
+  readonly cluster?: ClusterDeps;
 }
 
 export interface KafkaWiring {
@@ -54,6 +56,7 @@ export function wireKafka(deps: KafkaWiringDeps): KafkaWiring | undefined {
         random: deps.random,
         logger: deps.logger,
         observer: kafkaMetrics(deps.registry),
+        ...(deps.cluster && { cluster: deps.cluster }),
       });
       kafka.start();
     },

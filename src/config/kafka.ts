@@ -33,10 +33,9 @@ export function buildKafka(raw: RawKafka, ctx: KafkaBuildContext): KafkaConfig {
   if (raw.dead_letter_topic !== undefined && consumed.has(raw.dead_letter_topic)) {
     ctx.add([...base, 'dead_letter_topic'], 'must not be one of the topics consumed (an unparseable message would come back forever)');
   }
-  // Pending retries on a Kafka retry topic (cluster) are not built yet: refused, never silently local.
-  if (raw.durability === 'cluster') {
-    ctx.add([...base, 'durability'], 'cluster is not available in this version; use local (each instance keeps its pending retries in its own outbox)');
-  } else if (raw.retry_topic !== undefined) {
+  if (raw.durability === 'cluster' && raw.retry_topic === undefined) {
+    ctx.add([...base, 'retry_topic'], 'required with durability: cluster (failed notifications wait there)');
+  } else if (raw.durability === 'local' && raw.retry_topic !== undefined) {
     ctx.add([...base, 'retry_topic'], 'is used with durability: cluster only; remove it or set durability: cluster');
   }
   if (raw.retry_topic !== undefined && (consumed.has(raw.retry_topic) || raw.retry_topic === raw.dead_letter_topic)) {

@@ -33,6 +33,8 @@ export interface BatchResult {
   readonly commitOffset: string;
   readonly outcomes: ReadonlyMap<MessageOutcome, number>;
   readonly alarms: number;
+  /** The notifications the batch's alarms have (new or, for a batch consumed again, the earlier ones). */
+  readonly notificationIds: readonly string[];
 }
 
 export async function handleBatch(messages: readonly KafkaMessage[], ctx: MessageContext, deps: BatchDeps): Promise<BatchResult | undefined> {
@@ -69,12 +71,15 @@ export async function handleBatch(messages: readonly KafkaMessage[], ctx: Messag
   }
 
   if (unparseable.length > 0 && deps.deadLetter) await deps.deadLetter(unparseable);
-  if (items.length > 0) await deps.accept({ source: ctx.topic.source, items });
+  const notificationIds: string[] = [];
+  if (items.length > 0) notificationIds.push(...(await deps.accept({ source: ctx.topic.source, items })).notificationIds);
   // A canary message on its own (rare): its answer gives the ids its run waits for.
   for (const c of canaries) {
     const r = await deps.accept({ source: ctx.topic.source, items: c.items });
+    notificationIds.push(...r.notificationIds);
     const alarmId = r.alarmIds[0];
     if (alarmId !== undefined) deps.canaryAccepted?.(c.mark, { alarmId, notificationIds: r.notificationIds });
   }
-  return { commitOffset: (BigInt(last.offset) + 1n).toString(), outcomes, alarms: items.length + canaries.reduce((n, c) => n + c.items.length, 0) };
+  const alarms = items.length + canaries.reduce((n, c) => n + c.items.length, 0);
+  return { commitOffset: (BigInt(last.offset) + 1n).toString(), outcomes, alarms, notificationIds };
 }

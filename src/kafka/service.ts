@@ -23,6 +23,9 @@ import { coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Service } from '../lib/service.ts';
 import { handleBatch, type UnparseableMessage } from './batch.ts';
+import { CommitGate, createHandoff } from './cluster.ts';
+import { decodeRetryRecord, encodeRetryRecord } from './retry-record.ts';
+import type { Handoff, HandoffRecord } from '../outbox/handoff.ts';
 import { kafkaClient } from './client.ts';
 import { CANARY_HEADER, CANARY_KEY_HEADER, type CanaryMark, type KafkaMessage } from './messages.ts';
 import type { KafkaObserver } from './metrics.ts';
@@ -34,6 +37,10 @@ const HOLD_CHECK_MS = 500;
 const FAILED_BATCH_WAIT_MS = 2000;
 /** How often the lag of the partitions held is refreshed (batches refresh it too). */
 const LAG_EVERY_MS = 5000;
+/** Cluster mode: how often failed notifications are handed off and settled batches committed. */
+const CLUSTER_EVERY_MS = 250;
+/** The commit gate looks at this many waiting batches per partition at a time. */
+const GATE_LOOKAHEAD = 16;
 /** Restarting a consumer that could not connect or crashed: backoff bounds. */
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 30_000;
@@ -56,6 +63,19 @@ export interface KafkaServiceDeps {
   readonly observer?: KafkaObserver;
   /** For tests: a client of its own (default: from the config). */
   readonly client?: Kafka;
+  /** With durability: cluster: the outbox's side of the hand-off (see kafka/cluster). */
+  readonly cluster?: ClusterDeps;
+}
+
+/** What cluster mode needs of the outbox. */
+export interface ClusterDeps {
+  /** Runs fn in a write transaction of the outbox (the group committer). */
+  readonly transact: <T>(fn: () => T) => Promise<T>;
+  readonly handoff: Handoff;
+  /** Notifications that arrived from the retry topic (undelivered here now; delivery is woken). */
+  readonly arrived: (n: number) => void;
+  /** Notifications handed to the retry topic (no longer undelivered here). */
+  readonly left: (n: number) => void;
 }
 
 /** A canary alarm to produce (kafka/messages recognises it by its headers). */
@@ -84,7 +104,10 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
   const { config, logger, scheduler } = deps;
   const kafka = deps.client ?? kafkaClient(config, logger);
   const topics = new Map<string, KafkaTopicConfig>(config.topics.map((t) => [t.name, t]));
-  const needsProducer = config.deadLetterTopic !== undefined || [...topics.values()].some((t) => t.format === 'generic');
+  const cluster = config.durability === 'cluster' && config.retryTopic !== undefined ? deps.cluster : undefined;
+  const retryTopic = cluster ? config.retryTopic : undefined;
+  const needsProducer = cluster !== undefined || config.deadLetterTopic !== undefined || [...topics.values()].some((t) => t.format === 'generic');
+  const gate = new CommitGate();
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let admin: Admin | undefined;
@@ -102,6 +125,63 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
   let failures = 0;
 
   const key = (topic: string, partition: number) => `${topic}:${partition}`;
+
+  const handoff =
+    cluster &&
+    createHandoff({
+      transact: cluster.transact,
+      handoff: cluster.handoff,
+      produce: async (records) => {
+        if (!producer) throw new Error('no Kafka producer');
+        await producer.send({ topic: retryTopic!, acks: -1, messages: records.map(encodeRetryRecord) });
+      },
+      left: cluster.left,
+      leasing: (ids) => gate.holding(ids),
+      now: deps.now,
+      logger,
+    });
+
+  /** Cluster mode: hand off what failed here, then commit the batches whose notifications are all settled. */
+  let settling = false;
+  const settle = async () => {
+    if (!cluster || !handoff || settling) return;
+    settling = true;
+    try {
+      await handoff.pass();
+      if (gate.size === 0 || !consumer) return;
+      const ids = gate.waitedFor(GATE_LOOKAHEAD);
+      const unsettled = cluster.handoff.unsettled(ids);
+      const checked = new Set(ids);
+      handoff.forget((id) => checked.has(id) && !unsettled.has(id));
+      const commits = gate.settle(unsettled);
+      if (commits.length === 0) return;
+      await consumer.commitOffsets([...commits]);
+      gate.committed(commits);
+      for (const c of commits) committed.set(key(c.topic, c.partition), BigInt(c.offset));
+    } catch (e) {
+      logger.warn({ err: coerceError(e).message }, 'could not commit settled Kafka offsets; trying again');
+    } finally {
+      settling = false;
+    }
+  };
+
+  /** Cluster mode: a batch of the retry topic → its notifications into this outbox (unless already here). */
+  const arrive = async (messages: readonly KafkaMessage[]): Promise<{ ids: string[]; bad: UnparseableMessage[] }> => {
+    const records: HandoffRecord[] = [];
+    const bad: UnparseableMessage[] = [];
+    for (const m of messages) {
+      const r = m.value === null ? { error: 'empty message (no value)' } : decodeRetryRecord(new TextDecoder().decode(m.value));
+      if ('error' in r) {
+        bad.push({ message: m, field: 'value', error: r.error });
+        logger.warn({ topic: m.topic, partition: m.partition, offset: m.offset, err: r.error }, 'unreadable retry-topic record: skipped');
+      } else records.push(r);
+    }
+    if (bad.length > 0 && config.deadLetterTopic !== undefined) await deadLetter(bad);
+    const n = await cluster!.transact(() => records.filter((r) => cluster!.handoff.arrive(r, handoff!.leavingUnder(r.id)) === 'inserted').length);
+    for (const r of records) handoff!.arrivedWith(r.id, r.attempts);
+    if (n > 0) cluster!.arrived(n);
+    return { ids: records.map((r) => r.id), bad };
+  };
 
   const deadLetter = async (messages: readonly UnparseableMessage[]) => {
     if (!producer || config.deadLetterTopic === undefined) throw new Error('no producer for the dead-letter topic');
@@ -158,7 +238,7 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     const t = topics.get(topic);
-    if (!t) return;
+    if (!t && topic !== retryTopic) return;
     if (deps.pending() >= deps.maxPending) {
       logger.warn({ topic, partition, undelivered: deps.pending(), max_pending: deps.maxPending }, 'outbox over ingest.max_pending: Kafka partition paused');
       return hold(topic, partition, true);
@@ -166,6 +246,15 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     const messages = batch.messages.map((m) => toMessage(topic, partition, m));
     let result;
     try {
+      if (!t) {
+        // The retry topic (cluster mode): its notifications wait here until sent, dead or handed off again.
+        const { ids, bad } = await arrive(messages);
+        gate.add(topic, partition, (BigInt(batch.lastOffset()) + 1n).toString(), ids);
+        resolveOffset(batch.lastOffset());
+        deps.observer?.messages(topic, 'accepted', messages.length - bad.length);
+        if (bad.length > 0) deps.observer?.messages(topic, 'unparseable', bad.length);
+        return void (await heartbeat());
+      }
       result = await handleBatch(
         messages,
         { topic: t, formatOptions: deps.formatOptions(), now: deps.now(), hash: deps.hash, isKafkaCanary: deps.isKafkaCanary },
@@ -178,6 +267,13 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       return hold(topic, partition, backpressure);
     }
     if (!result) return;
+    if (cluster) {
+      // Committed once each of its notifications is sent, dead or on the retry topic (see settle).
+      gate.add(topic, partition, result.commitOffset, result.notificationIds);
+      resolveOffset(batch.lastOffset());
+      for (const [outcome, n] of result.outcomes) deps.observer?.messages(topic, outcome, n);
+      return void (await heartbeat());
+    }
     try {
       await consumer!.commitOffsets([{ topic, partition, offset: result.commitOffset }]);
     } catch (e) {
@@ -222,6 +318,7 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
         lost.push(key(topic, p));
         committed.delete(key(topic, p));
         held.delete(key(topic, p));
+        gate.drop(topic, p);
         deps.observer?.released(topic, p);
       }
     }
@@ -266,7 +363,7 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     if (stopped) return;
     // A group without committed offsets starts at the earliest message: nothing produced before the
     // relay first joined is skipped (monasca's alarm_ttl drops old transitions).
-    await c.subscribe({ topics: [...topics.keys()], fromBeginning: true });
+    await c.subscribe({ topics: [...topics.keys(), ...(retryTopic ? [retryTopic] : [])], fromBeginning: true });
     if (stopped) return;
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: Math.min(4, Math.max(1, config.topics.length * 3)), eachBatch });
     logger.info({ brokers: config.brokers, group: config.groupId, topics: [...topics.keys()] }, 'Kafka consumer started');
@@ -304,6 +401,7 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     start() {
       timers.push(every(scheduler, HOLD_CHECK_MS, checkHeld, { background: true }));
       timers.push(every(scheduler, LAG_EVERY_MS, () => void refreshLag(), { background: true }));
+      if (cluster) timers.push(every(scheduler, CLUSTER_EVERY_MS, () => void settle(), { background: true }));
       // Not awaited: the relay serves HTTP while the brokers are reached (or retried).
       void begin();
     },
@@ -313,6 +411,11 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       for (const t of timers) t.cancel();
       // A connection still being tried is not waited for long (its consumer is disconnected below).
       await Promise.race([running, new Promise<void>((r) => scheduler.after(5000, r, { background: true }))]);
+      // Cluster mode: commit what is settled before leaving (the rest is consumed again elsewhere).
+      if (cluster && consumer) {
+        await consumer.stop().catch(() => {});
+        await settle();
+      }
       // Finishes the batch under way (and its commit), then leaves the group.
       await consumer?.disconnect().catch((e) => logger.warn({ err: coerceError(e).message }, 'Kafka consumer did not disconnect cleanly'));
       await producer?.disconnect().catch(() => {});

@@ -79,7 +79,12 @@ export class OutboxStore {
     this.#handOver?.(committed);
   }
 
-  /** Notifications another thread's ledger sent or dead-lettered (it reports them here). */
+  /** Notifications that arrived from another store (Kafka cluster mode's retry topic): undelivered here now. */
+  noteArrived(n: number): void {
+    this.#pending.add(n);
+  }
+
+  /** Notifications another thread's ledger sent or dead-lettered (it reports them here), or that left for another store. */
   noteSettled(n: number): void {
     this.#pending.add(-n);
   }

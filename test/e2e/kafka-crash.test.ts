@@ -13,26 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort, killAllRelays, sinkRelayConfig, startRelay, type RelayProcess } from './relay-process.ts';
-import { startWebhookSink, type WebhookSink } from './webhook-sink.ts';
+import { acceptedLabels, startWebhookSink } from './webhook-sink.ts';
 import { needs } from '../support/peers.ts';
 import { kafkaBootstrap, kafkaMissing } from '../support/kafka-broker.ts';
 import { testKafka } from '../support/kafka-client.ts';
 import { prng } from './prng.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The `i` labels of the alarms the sink accepted (kept up to date incrementally: the sink checks it on every delivery). */
-function deliveredLabels(sink: WebhookSink): () => Set<string | undefined> {
-  const seen = new Set<string | undefined>();
-  let scanned = 0;
-  return () => {
-    for (; scanned < sink.requests.length; scanned++) {
-      const r = sink.requests[scanned]!;
-      if (r.answer.status === 200) seen.add(r.envelope?.alarm?.labels?.i);
-    }
-    return seen;
-  };
-}
 
 function kafkaSection(group: string, topic: string): string {
   return ['kafka:', `  brokers: [${kafkaBootstrap()}]`, `  group_id: ${group}`, '  session_timeout: 6s', `  topics: [{ name: ${topic}, format: alarm }]`, ''].join('\n');
@@ -68,7 +55,7 @@ test('10,000 alarms on 6 partitions, two relays in one group, one killed with SI
     await k.createTopic(topic, 6);
     const N = 10_000;
     await k.produce(topic, Array.from({ length: N }, (_, i) => ({ name: 'Crash', labels: { i: String(i) } })), { partitions: 6 });
-    const delivered = deliveredLabels(sink);
+    const delivered = acceptedLabels(sink, 'i');
 
     let a = await relay(dirs[0]!, sink.url, group, topic);
     const b = await relay(dirs[1]!, sink.url, group, topic);
@@ -138,7 +125,7 @@ test('offsets never run ahead of the outbox: killed with SIGKILL at random insta
       if (total >= BigInt(N)) break;
     }
     const last = await relay(dir, sink.url, group, topic);
-    const delivered = deliveredLabels(sink);
+    const delivered = acceptedLabels(sink, 'i');
     assert.ok(await sink.waitUntil(() => delivered().size === N, 120_000), `all ${N} delivered after the kills (${delivered().size})`);
     await last.stop();
   } finally {

@@ -275,3 +275,19 @@ export async function startWebhookSink(opts: { behavior?: SinkBehavior; path?: s
     },
   };
 }
+
+/**
+ * The values of label `label` of the alarms the sink accepted, kept up to date incrementally (cheap to call
+ * on every delivery, as waitUntil does): counts alarms across relays whose alarm ids differ.
+ */
+export function acceptedLabels(sink: WebhookSink, label: string): () => Set<string | undefined> {
+  const seen = new Set<string | undefined>();
+  let scanned = 0;
+  return () => {
+    for (; scanned < sink.requests.length; scanned++) {
+      const r = sink.requests[scanned]!;
+      if (r.answer.status === 200) seen.add(r.envelope?.alarm?.labels?.[label]);
+    }
+    return seen;
+  };
+}

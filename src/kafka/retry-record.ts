@@ -1,0 +1,61 @@
+/**
+ * @module kafka/retry-record
+ * A notification on the retry topic (cluster mode), as JSON: its id, method, attempts and times, and its
+ * alarms whole, so any instance can deliver it with nothing of the instance that wrote it. Key: the
+ * (first) alarm's dedup key. Read back strictly: a record that does not parse is reported, never guessed.
+ */
+import { z } from 'zod';
+import { SEVERITIES, STATUSES, type Alarm, type JsonValue } from '../domain/alarm.ts';
+import type { HandoffRecord } from '../outbox/handoff.ts';
+
+export const RETRY_RECORD_VERSION = 1;
+
+const strings = z.record(z.string(), z.string());
+const alarm = z.strictObject({
+  id: z.string().min(1),
+  source: z.string(),
+  name: z.string(),
+  severity: z.enum(SEVERITIES),
+  status: z.enum(STATUSES),
+  summary: z.string().optional(),
+  description: z.string().optional(),
+  labels: strings,
+  annotations: strings,
+  occurredAt: z.number().int(),
+  receivedAt: z.number().int(),
+  dedupKey: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+const record = z.strictObject({
+  v: z.literal(RETRY_RECORD_VERSION),
+  id: z.string().min(1),
+  method: z.string().min(1),
+  attempts: z.number().int().min(0),
+  createdAt: z.number().int(),
+  nextAttemptAt: z.number().int(),
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  alarms: z.array(alarm).min(1),
+});
+
+export function encodeRetryRecord(r: HandoffRecord): { key: string; value: string } {
+  return { key: r.alarms[0]?.dedupKey ?? r.id, value: JSON.stringify({ v: RETRY_RECORD_VERSION, ...r }) };
+}
+
+/** The record, or why it cannot be read. */
+export function decodeRetryRecord(text: string): HandoffRecord | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { error: `not JSON: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const r = record.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    return { error: `${i.path.join('.') || 'record'}: ${i.message}` };
+  }
+  const { v: _v, alarms, ...rest } = r.data;
+  return { ...rest, alarms: alarms.map((a) => ({ ...a, ...(a.details && { details: a.details as { [k: string]: JsonValue } }) }) as Alarm) };
+}
