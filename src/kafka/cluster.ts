@@ -122,10 +122,10 @@ export function createHandoff(deps: HandoffDeps) {
     const leaseUntil = deps.now() + HANDOFF_LEASE_MS;
     let records: HandoffRecord[] = [];
     try {
-      records = await deps.transact(() => {
-        const ids = deps.handoff.candidates(HANDOFF_BATCH, (c) => c.attempts > (arrived.get(c.id) ?? 0)).map((c) => c.id);
-        return ids.length === 0 ? [] : deps.handoff.lease(ids, leaseUntil);
-      });
+      // A read first: most passes find nothing, and then no write transaction (no fsync) is made.
+      const keep = (c: { id: string; attempts: number }) => c.attempts > (arrived.get(c.id) ?? 0);
+      if (deps.handoff.candidates(HANDOFF_BATCH, keep).length === 0) return 0;
+      records = await deps.transact(() => deps.handoff.lease(deps.handoff.candidates(HANDOFF_BATCH, keep).map((c) => c.id), leaseUntil));
       if (records.length === 0) return 0;
       const ids = records.map((r) => r.id);
       for (const id of ids) leaving.set(id, leaseUntil);
