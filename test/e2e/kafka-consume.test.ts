@@ -17,6 +17,7 @@ import { kafkaBootstrap, kafkaMissing } from '../support/kafka-broker.ts';
 import { testKafka, type TestKafka } from '../support/kafka-client.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/monasca/${name}`, import.meta.url), 'utf8');
+const ZEEBE_CREATED = readFileSync(new URL('../fixtures/zeebe/incident-alerter-readme-created-0.22.json', import.meta.url), 'utf8');
 
 async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -58,10 +59,14 @@ test('alarm and monasca topics → the outbox; offsets committed after; unparsea
     const alarms = k.unique('alarms');
     const monasca = k.unique('monasca');
     const dlt = k.unique('dead');
+    const zeebe = k.unique('zeebe');
     const group = k.unique('group');
     await k.createTopic(alarms, 3);
     await k.createTopic(monasca, 1);
     await k.createTopic(dlt, 1);
+    await k.createTopic(zeebe, 1);
+    // A Zeebe INCIDENT CREATED record (an alarm) and a JOB record (not an incident: dropped).
+    await k.produce(zeebe, [ZEEBE_CREATED, ZEEBE_CREATED.replace('"valueType": "INCIDENT"', '"valueType": "JOB"')]);
     const values = Array.from({ length: 30 }, (_, i) => ({ name: 'DiskFull', labels: { host: `h${i}` } }));
     await k.produce(alarms, values, { partitions: 3 });
     await k.produce(alarms, ['{"name": "broken"', '{"name": 5}']);
@@ -72,14 +77,17 @@ test('alarm and monasca topics → the outbox; offsets committed after; unparsea
     off['alarm-transitioned'].actionsEnabled = false;
     await k.produce(monasca, [fresh, fixture('alarm-example.json'), off]);
 
-    const yaml = `data_dir: ${JSON.stringify(dataDir)}\n${kafkaYaml(group, { [alarms]: 'alarm', [monasca]: 'monasca' }, [`dead_letter_topic: ${dlt}`])}`;
+    const yaml = `data_dir: ${JSON.stringify(dataDir)}\n${kafkaYaml(group, { [alarms]: 'alarm', [monasca]: 'monasca', [zeebe]: 'zeebe' }, [`dead_letter_topic: ${dlt}`])}`;
     h = await createHarness({ yaml, start: true });
     const harness = h;
-    await until(() => harness.lines.length >= 31, 30_000, '31 notifications');
+    await until(() => harness.lines.length >= 32, 30_000, '32 notifications');
     await until(() => allCommitted(k, group, alarms), 10_000, 'offsets committed');
     await until(() => allCommitted(k, group, monasca), 10_000, 'monasca offsets committed');
-    assert.equal(h.count('alarms'), 32, '30 alarms, the fresh monasca transition, and the one with actions disabled (recorded)');
-    assert.equal(h.count('notifications') + h.count('deliveries'), 31);
+    await until(() => allCommitted(k, group, zeebe), 10_000, 'zeebe offsets committed');
+    assert.equal(h.count('alarms'), 33, '30 alarms, the fresh monasca transition, the one with actions disabled (recorded), the Zeebe incident');
+    assert.equal(h.count('notifications') + h.count('deliveries'), 32);
+    const incident = harness.lines.map((l) => JSON.parse(l) as { alarm: { source: string; details?: { key?: unknown } } }).find((l) => l.alarm.source === 'zeebe');
+    assert.equal(incident?.alarm.details?.key, '2251799813685263', 'the 64-bit key kept exactly');
 
     const dead = await k.readAll(dlt, 2);
     assert.deepEqual(dead.map((d) => d.value).sort(), ['{"name": "broken"', '{"name": 5}']);
@@ -95,6 +103,8 @@ test('alarm and monasca topics → the outbox; offsets committed after; unparsea
     assert.equal(metric(metrics, 'tocsin_kafka_messages_total', `{topic="${monasca}",outcome="skipped_ttl"}`), 1);
     assert.equal(metric(metrics, 'tocsin_kafka_messages_total', `{topic="${monasca}",outcome="skipped_actions_disabled"}`), 1);
     assert.equal(metric(metrics, 'tocsin_kafka_consumer_lag', `{topic="${monasca}",partition="0"}`), 0);
+    assert.equal(metric(metrics, 'tocsin_kafka_messages_total', `{topic="${zeebe}",outcome="accepted"}`), 1);
+    assert.equal(metric(metrics, 'tocsin_kafka_messages_total', `{topic="${zeebe}",outcome="dropped"}`), 1);
     const ready = (await h.get('/readyz')).json;
     assert.equal(ready.checks.kafka, 'ok', JSON.stringify(ready));
 
@@ -112,8 +122,8 @@ test('alarm and monasca topics → the outbox; offsets committed after; unparsea
     const again = h;
     await until(() => allCommitted(k, group, alarms), 30_000, 'offsets committed again');
     await until(async () => metric((await again.get('/metrics')).text, 'tocsin_kafka_messages_total', `{topic="${alarms}",outcome="accepted"}`) === 30, 10_000, 'the batch counted');
-    assert.equal(h.count('alarms'), 32, 'a batch consumed again enqueues nothing twice');
-    assert.equal(h.count('notifications') + h.count('deliveries'), 31, 'no notification twice');
+    assert.equal(h.count('alarms'), 33, 'a batch consumed again enqueues nothing twice');
+    assert.equal(h.count('notifications') + h.count('deliveries'), 32, 'no notification twice');
     assert.equal(metric((await h.get('/metrics')).text, 'tocsin_alarms_duplicate_total', '{source="generic"}'), 30);
   } finally {
     await h?.cleanup();
