@@ -219,8 +219,9 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     scheduler,
     logger,
     registry: metrics.registry,
-    // The first runs wait for delivery, and (with a canary via kafka) for the consumer to join its group.
-    deliveryReady: () => host?.ready() === undefined && (!config.canaries.some((c) => c.via === 'kafka') || kafka?.state() === undefined),
+    deliveryReady: () => host?.ready() === undefined,
+    // A canary via kafka's first run waits for the consumer to join its group.
+    mayStart: (c) => c.via !== 'kafka' || kafka?.state() === undefined,
     writable: () => health.problem === undefined,
     // `kafka` is wired below (it needs the acceptor, which needs the canaries); runs start after both.
     ...(config.kafka && { viaKafka: (m, signal) => (kafka ? kafka.injectCanary(m, signal) : Promise.reject(new Error('no Kafka consumer'))) }),

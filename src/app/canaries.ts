@@ -41,6 +41,8 @@ export interface CanaryWiringDeps {
   readonly writable: () => boolean;
   /** Canaries `via: kafka` inject through the Kafka consumer (see CanaryServiceDeps.viaKafka). */
   readonly viaKafka?: CanaryServiceDeps['viaKafka'];
+  /** See CanaryServiceDeps.mayStart. */
+  readonly mayStart?: CanaryServiceDeps['mayStart'];
 }
 
 export interface CanaryWiring {
@@ -81,6 +83,7 @@ export function wireCanaries(deps: CanaryWiringDeps): CanaryWiring | undefined {
     deliveryReady: deps.deliveryReady,
     writable: deps.writable,
     ...(deps.viaKafka && { viaKafka: deps.viaKafka }),
+    ...(deps.mayStart && { mayStart: deps.mayStart }),
   });
   return {
     service,

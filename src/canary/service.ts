@@ -75,6 +75,8 @@ export interface CanaryServiceDeps {
   readonly retentionMs: () => number;
   /** Is delivery running (the first run waits for it: a run during start-up would measure the start)? */
   readonly deliveryReady?: () => boolean;
+  /** May this canary's first run go (a canary via kafka: is the consumer in its group)? */
+  readonly mayStart?: (c: CanaryConfig) => boolean;
   /** Can the database be written now (runs are saved only then)? */
   readonly writable?: () => boolean;
   readonly logger: Logger;
@@ -381,13 +383,19 @@ export function createCanaryService(deps: CanaryServiceDeps): CanaryService {
       }
       // The first runs as soon as delivery runs (a relay that just started proves its path at once),
       // then every interval.
+      // A canary via kafka also waits for the Kafka consumer to join its group (without holding up the others).
+      const waiting = new Set(deps.canaries().map((c) => c.name));
       const first = () => {
         if (stopped) return;
-        if (deps.deliveryReady && !deps.deliveryReady()) return void timers.push(deps.scheduler.after(FIRST_RUN_POLL_MS, first, { background: true }));
-        for (const c of deps.canaries()) {
-          begin(c);
-          timers.push(every(deps.scheduler, c.intervalMs, () => begin(c), { background: true }));
+        if (!deps.deliveryReady || deps.deliveryReady()) {
+          for (const c of deps.canaries()) {
+            if (!waiting.has(c.name) || (deps.mayStart && !deps.mayStart(c))) continue;
+            waiting.delete(c.name);
+            begin(c);
+            timers.push(every(deps.scheduler, c.intervalMs, () => begin(c), { background: true }));
+          }
         }
+        if (waiting.size > 0) timers.push(deps.scheduler.after(FIRST_RUN_POLL_MS, first, { background: true }));
       };
       timers.push(deps.scheduler.after(0, first, { background: true }));
       timers.push(every(deps.scheduler, CANARY_TICK_MS, look, { background: true }));

@@ -73,8 +73,11 @@ export const kafkaSchema = z.strictObject({
   dead_letter_topic: topic.optional(),
   durability: z.enum(DURABILITIES, { error: oneOf(DURABILITIES) }).prefault('local'),
   retry_topic: topic.optional(),
-  /** A member that stops heartbeating is replaced after this (kafkajs' own default, 30 s, is long for alerts). */
-  session_timeout: duration(1000, '1s').prefault('6s'),
+  /**
+   * A member that stops heartbeating is replaced after this (kafkajs' own default, 30 s, is long for
+   * alerts); brokers refuse less than their group.min.session.timeout.ms, 6 s by default.
+   */
+  session_timeout: duration(6000, "6s (the brokers' group.min.session.timeout.ms default)").prefault('6s'),
 });
 
 export type RawKafka = z.output<typeof kafkaSchema>;

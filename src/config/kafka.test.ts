@@ -76,7 +76,7 @@ test('kafka: each error names the field and the fix', () => {
     [`${base}  sasl: { mechanism: gssapi, username: u, password: p }`, 'kafka.sasl.mechanism: must be one of: plain, scram-sha-256, scram-sha-512'],
     [`${base}  tls: { cert_file: /etc/tocsin/cert.pem }`, 'kafka.tls: set cert_file and key_file together (a client certificate needs its key)'],
     [`${base}  tls: { ca_file: /nope.pem }`, 'kafka.tls.ca_file: cannot read /nope.pem: ENOENT: no such file or directory'],
-    [`${base}  session_timeout: 10ms`, 'kafka.session_timeout: must be at least 1s'],
+    [`${base}  session_timeout: 10ms`, "kafka.session_timeout: must be at least 6s (the brokers' group.min.session.timeout.ms default)"],
     [`${base}  bogus: 1`, 'kafka.bogus: unknown field'],
     ['methods: { ops: { type: webhook, url: "https://x.example/h" } }\ncanaries: { path: { methods: [ops], ping_url: "https://hc.example/x", via: kafka } }', 'canaries.path.via: via: kafka needs the kafka section (brokers and topics)'],
     [`kafka:\n  brokers: [a:1]\n  topics: [{ name: m, format: monasca }]\ncanaries: { path: { methods: [log], ping_url: "https://hc.example/x", via: kafka } }`, 'canaries.path.via: via: kafka needs a topic of format alarm under kafka.topics to produce the canary alarm to'],

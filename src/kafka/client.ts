@@ -19,8 +19,9 @@ export function kafkaClient(config: KafkaConfig, logger: Logger): Kafka {
     brokers: [...config.brokers],
     connectionTimeout: 3000,
     requestTimeout: 30_000,
-    // Reconnects keep trying (the service restarts a consumer that gives up); a little jitter, capped waits.
-    retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+    // A few quick retries (about 10 s in all), then the service restarts the consumer with its own backoff:
+    // a broker that cannot be reached shows in the log and /readyz within seconds.
+    retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 5 },
     logLevel: logLevel.INFO,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;

@@ -63,10 +63,15 @@ export class CommitGate {
     };
   }
 
-  /** Moves every batch whose notifications are settled (in order) to the offsets to commit; returns those. */
-  settle(unsettled: ReadonlySet<string>): OffsetCommit[] {
+  /**
+   * Moves the batches whose notifications are settled (in order, at most `lookahead` per partition: the
+   * batches whose ids `waitedFor(lookahead)` gave, the only ones `unsettled` was asked about) to the
+   * offsets to commit; returns those.
+   */
+  settle(unsettled: ReadonlySet<string>, lookahead: number): OffsetCommit[] {
     for (const [k, q] of this.#waiting) {
-      while (q.batches.length > 0 && ![...q.batches[0]!.ids].some((id) => unsettled.has(id))) {
+      let n = 0;
+      while (n++ < lookahead && q.batches.length > 0 && ![...q.batches[0]!.ids].some((id) => unsettled.has(id))) {
         this.#ready.set(k, { topic: q.topic, partition: q.partition, offset: q.batches.shift()!.offset });
       }
       if (q.batches.length === 0) this.#waiting.delete(k);
@@ -123,9 +128,11 @@ export function createHandoff(deps: HandoffDeps) {
     let records: HandoffRecord[] = [];
     try {
       // A read first: most passes find nothing, and then no write transaction (no fsync) is made.
+      // Those that arrived and have not failed here are skipped, after the LIMIT: it leaves room for all of them.
       const keep = (c: { id: string; attempts: number }) => c.attempts > (arrived.get(c.id) ?? 0);
-      if (deps.handoff.candidates(HANDOFF_BATCH, keep).length === 0) return 0;
-      records = await deps.transact(() => deps.handoff.lease(deps.handoff.candidates(HANDOFF_BATCH, keep).map((c) => c.id), leaseUntil));
+      const pick = () => deps.handoff.candidates(HANDOFF_BATCH + arrived.size, keep).slice(0, HANDOFF_BATCH).map((c) => c.id);
+      if (pick().length === 0) return 0;
+      records = await deps.transact(() => deps.handoff.lease(pick(), leaseUntil));
       if (records.length === 0) return 0;
       const ids = records.map((r) => r.id);
       for (const id of ids) leaving.set(id, leaseUntil);

@@ -85,6 +85,8 @@ export function parseKafkaMessage(msg: KafkaMessage, ctx: MessageContext): Messa
     const items = outcome.items.map(
       (item, i): ParsedAlarm => ({
         ...item,
+        // Its methods are those of the canary the checked header names, whatever the body's label says.
+        ...(canary !== undefined && { alarm: { ...item.alarm, labels: { ...item.alarm.labels, tocsin_canary: canary } } }),
         // The position (or the canary run's key): a message consumed again is a repeat, not a new alarm.
         naturalKey: key !== undefined ? `canary:${canary}:${key}:${i}` : `kafka:${position}:${i}`,
         ...(canary !== undefined && { internal: true }),

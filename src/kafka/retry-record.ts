@@ -2,7 +2,9 @@
  * @module kafka/retry-record
  * A notification on the retry topic (cluster mode), as JSON: its id, method, attempts and times, and its
  * alarms whole, so any instance can deliver it with nothing of the instance that wrote it. Key: the
- * (first) alarm's dedup key. Read back strictly: a record that does not parse is reported, never guessed.
+ * (first) alarm's dedup key. Read back tolerantly across versions (fields it does not know are left
+ * out, a newer version number is accepted), but a record missing what delivery needs is reported,
+ * never guessed.
  */
 import { z } from 'zod';
 import { SEVERITIES, STATUSES, type Alarm, type JsonValue } from '../domain/alarm.ts';
@@ -11,7 +13,7 @@ import type { HandoffRecord } from '../outbox/handoff.ts';
 export const RETRY_RECORD_VERSION = 1;
 
 const strings = z.record(z.string(), z.string());
-const alarm = z.strictObject({
+const alarm = z.looseObject({
   id: z.string().min(1),
   source: z.string(),
   name: z.string(),
@@ -27,8 +29,8 @@ const alarm = z.strictObject({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
-const record = z.strictObject({
-  v: z.literal(RETRY_RECORD_VERSION),
+const record = z.looseObject({
+  v: z.number().int().min(RETRY_RECORD_VERSION),
   id: z.string().min(1),
   method: z.string().min(1),
   attempts: z.number().int().min(0),
@@ -56,6 +58,15 @@ export function decodeRetryRecord(text: string): HandoffRecord | { error: string
     const i = r.error.issues[0]!;
     return { error: `${i.path.join('.') || 'record'}: ${i.message}` };
   }
-  const { v: _v, alarms, ...rest } = r.data;
-  return { ...rest, alarms: alarms.map((a) => ({ ...a, ...(a.details && { details: a.details as { [k: string]: JsonValue } }) }) as Alarm) };
+  const { id, method, attempts, createdAt, nextAttemptAt, lastStatus, lastError, alarms } = r.data;
+  return {
+    id, method, attempts, createdAt, nextAttemptAt, lastStatus, lastError,
+    alarms: alarms.map((a): Alarm => ({
+      id: a.id, source: a.source, name: a.name, severity: a.severity, status: a.status, labels: a.labels, annotations: a.annotations,
+      occurredAt: a.occurredAt, receivedAt: a.receivedAt, dedupKey: a.dedupKey,
+      ...(a.summary !== undefined && { summary: a.summary }),
+      ...(a.description !== undefined && { description: a.description }),
+      ...(a.details !== undefined && { details: a.details as { [k: string]: JsonValue } }),
+    })),
+  };
 }

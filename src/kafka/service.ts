@@ -20,6 +20,7 @@ import type { KafkaConfig, KafkaTopicConfig } from '../config/types.ts';
 import { BackpressureError, type Acceptor } from '../ingest/accept.ts';
 import { every, type Scheduler, type Timer } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
+import { redact, secretsIn } from '../lib/secret.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Service } from '../lib/service.ts';
 import { handleBatch, type UnparseableMessage } from './batch.ts';
@@ -125,6 +126,9 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
   let failures = 0;
 
   const key = (topic: string, partition: number) => `${topic}:${partition}`;
+  const secrets = secretsIn(config);
+  /** An error text from kafkajs or the brokers, without any secret of the config. */
+  const clean = (text: string) => redact(text, secrets);
 
   const handoff =
     cluster &&
@@ -142,10 +146,10 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     });
 
   /** Cluster mode: hand off what failed here, then commit the batches whose notifications are all settled. */
-  let settling = false;
-  const settle = async () => {
-    if (!cluster || !handoff || settling) return;
-    settling = true;
+  let settling: Promise<void> | undefined;
+  const settle = (): Promise<void> => (settling ??= settleOnce().finally(() => (settling = undefined)));
+  const settleOnce = async () => {
+    if (!cluster || !handoff) return;
     try {
       await handoff.pass();
       if (gate.size === 0 || !consumer) return;
@@ -153,15 +157,13 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       const unsettled = cluster.handoff.unsettled(ids);
       const checked = new Set(ids);
       handoff.forget((id) => checked.has(id) && !unsettled.has(id));
-      const commits = gate.settle(unsettled);
+      const commits = gate.settle(unsettled, GATE_LOOKAHEAD);
       if (commits.length === 0) return;
       await consumer.commitOffsets([...commits]);
       gate.committed(commits);
       for (const c of commits) committed.set(key(c.topic, c.partition), BigInt(c.offset));
     } catch (e) {
-      logger.warn({ err: coerceError(e).message }, 'could not commit settled Kafka offsets; trying again');
-    } finally {
-      settling = false;
+      logger.warn({ err: clean(coerceError(e).message) }, 'could not commit settled Kafka offsets; trying again');
     }
   };
 
@@ -173,7 +175,8 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       const r = m.value === null ? { error: 'empty message (no value)' } : decodeRetryRecord(new TextDecoder().decode(m.value));
       if ('error' in r) {
         bad.push({ message: m, field: 'value', error: r.error });
-        logger.warn({ topic: m.topic, partition: m.partition, offset: m.offset, err: r.error }, 'unreadable retry-topic record: skipped');
+        // Not written by a tocsin of this cluster (whose records this one reads): nothing to deliver.
+        logger.error({ topic: m.topic, partition: m.partition, offset: m.offset, err: r.error }, 'unreadable retry-topic record: skipped (copied to the dead-letter topic when one is set)');
       } else records.push(r);
     }
     if (bad.length > 0 && config.deadLetterTopic !== undefined) await deadLetter(bad);
@@ -207,9 +210,20 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     w?.(ids);
   };
 
+  /** Runs a kafkajs call that may throw while its consumer restarts; false when it threw. */
+  const safely = (what: string, fn: () => void): boolean => {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      logger.debug({ err: clean(coerceError(e).message) }, `Kafka ${what} refused; tried again later`);
+      return false;
+    }
+  };
+
   /** Hold a partition: not fetched until its cause is gone (its batch, unresolved, is fetched again). */
   const hold = (topic: string, partition: number, backpressure: boolean) => {
-    consumer?.pause([{ topic, partitions: [partition] }]);
+    safely('pause', () => consumer?.pause([{ topic, partitions: [partition] }]));
     held.set(key(topic, partition), { topic, partition, backpressure, ...(!backpressure && { until: performance.now() + FAILED_BATCH_WAIT_MS }) });
     deps.observer?.paused(held.size);
   };
@@ -218,8 +232,9 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     const relieved = deps.pending() < deps.maxPending * RESUME_BELOW;
     for (const [k, h] of held) {
       if (h.backpressure ? !relieved : performance.now() < (h.until ?? 0)) continue;
+      // kafkajs refuses while its consumer restarts: tried again at the next check.
+      if (!safely('resume', () => consumer?.resume([{ topic: h.topic, partitions: [h.partition] }]))) continue;
       held.delete(k);
-      consumer.resume([{ topic: h.topic, partitions: [h.partition] }]);
       logger.info({ topic: h.topic, partition: h.partition }, 'Kafka partition resumed');
     }
     deps.observer?.paused(held.size);
@@ -234,7 +249,18 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     return { topic, partition, offset: m.offset, key: m.key, value: m.value, headers };
   };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+  /** Batches being taken now (a stop waits for them, so that their offsets are committed). */
+  const inFlight = new Set<Promise<void>>();
+  /** A stop began: batches fetched from now on are left for the next consumer (nothing stored, nothing committed). */
+  let draining = false;
+  const eachBatch = (payload: EachBatchPayload): Promise<void> => {
+    if (draining) return Promise.resolve();
+    const p = takeBatch(payload).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    return p;
+  };
+
+  const takeBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     const t = topics.get(topic);
@@ -323,6 +349,11 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       }
     }
     assignment = next;
+    // kafkajs keeps a partition paused across rebalances: one held before it went away is not held now.
+    for (const [topic, ps] of next) {
+      const free = ps.filter((p) => !held.has(key(topic, p)));
+      if (free.length > 0) safely('resume', () => consumer?.resume([{ topic, partitions: free }]));
+    }
     deps.observer?.rebalanced();
     deps.observer?.paused(held.size);
     logger.info({ group: config.groupId, gained, lost, holding: [...next].flatMap(([t, ps]) => ps.map((p) => key(t, p))) }, 'Kafka consumer group rebalanced');
@@ -346,25 +377,26 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       rebalanced(next);
     });
     c.on(c.events.CRASH, (e) => {
-      const err = coerceError(e.payload.error).message;
+      const err = clean(coerceError(e.payload.error).message);
       state = `Kafka consumer crashed: ${err}`;
       logger.error({ err, restart: e.payload.restart }, 'Kafka consumer crashed');
       if (!e.payload.restart && !stopped) restart();
     });
-    if (needsProducer && !producer) {
-      producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-    }
-    if (!admin) {
-      admin = kafka.admin();
-      await admin.connect();
-    }
-    await c.connect();
-    if (stopped) return;
+    // Each client is kept only once connected (a failed connect is tried again at the next start), and
+    // one that connects after a stop is disconnected at once.
+    const connected = async <T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: T): Promise<T | undefined> => {
+      await client.connect();
+      if (!stopped) return client;
+      await client.disconnect().catch(() => {});
+      return undefined;
+    };
+    if (needsProducer && !producer) producer = await connected(kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner }));
+    if (!admin && !stopped) admin = await connected(kafka.admin());
+    if (stopped || !(await connected(c))) return;
     // A group without committed offsets starts at the earliest message: nothing produced before the
     // relay first joined is skipped (monasca's alarm_ttl drops old transitions).
     await c.subscribe({ topics: [...topics.keys(), ...(retryTopic ? [retryTopic] : [])], fromBeginning: true });
-    if (stopped) return;
+    if (stopped) return void (await c.disconnect().catch(() => {}));
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: Math.min(4, Math.max(1, config.topics.length * 3)), eachBatch });
     logger.info({ brokers: config.brokers, group: config.groupId, topics: [...topics.keys()] }, 'Kafka consumer started');
   };
@@ -388,9 +420,12 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
     const old = consumer;
     consumer = undefined;
     if (old) await old.disconnect().catch(() => {});
+    held.clear();
+    deps.observer?.paused(0);
     running = connect().catch((e) => {
-      state = `cannot reach the Kafka brokers: ${coerceError(e).message}`;
-      logger.warn({ brokers: config.brokers, err: coerceError(e).message }, 'Kafka consumer could not start; trying again');
+      const err = clean(coerceError(e).message);
+      state = `cannot reach the Kafka brokers: ${err}`;
+      logger.warn({ brokers: config.brokers, err }, 'Kafka consumer could not start; trying again');
       restart();
     });
     await running;
@@ -411,13 +446,18 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       for (const t of timers) t.cancel();
       // A connection still being tried is not waited for long (its consumer is disconnected below).
       await Promise.race([running, new Promise<void>((r) => scheduler.after(5000, r, { background: true }))]);
-      // Cluster mode: commit what is settled before leaving (the rest is consumed again elsewhere).
-      if (cluster && consumer) {
-        await consumer.stop().catch(() => {});
-        await settle();
+      // Stop fetching, let the batches under way finish (and commit: kafkajs drops a commit once its
+      // runner stops), commit what cluster mode has settled, then leave the group.
+      draining = true;
+      if (consumer) {
+        safely('pause', () => consumer?.pause([...topics.keys(), ...(retryTopic ? [retryTopic] : [])].map((topic) => ({ topic }))));
+        await Promise.all([...inFlight]);
+        if (cluster) {
+          await settling;
+          await settle();
+        }
       }
-      // Finishes the batch under way (and its commit), then leaves the group.
-      await consumer?.disconnect().catch((e) => logger.warn({ err: coerceError(e).message }, 'Kafka consumer did not disconnect cleanly'));
+      await consumer?.disconnect().catch((e) => logger.warn({ err: clean(coerceError(e).message) }, 'Kafka consumer did not disconnect cleanly'));
       await producer?.disconnect().catch(() => {});
       await admin?.disconnect().catch(() => {});
       waiters.clear();
@@ -433,6 +473,8 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
         waiters.set(wkey, resolve);
         signal.addEventListener('abort', () => reject(coerceError(signal.reason)), { once: true });
       });
+      // Aborted while the produce is still under way: the rejection is the produce's caller's, not unhandled.
+      accepted.catch(() => {});
       try {
         await producer.send({
           topic: m.topic,

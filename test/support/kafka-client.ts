@@ -11,7 +11,7 @@ export interface TestKafka {
   unique(prefix: string): string;
   createTopic(topic: string, partitions: number): Promise<void>;
   /** Produces the values (strings, or objects as JSON) round-robin over `partitions` partitions, or by key. */
-  produce(topic: string, values: readonly unknown[], opts?: { partitions?: number; headers?: IHeaders }): Promise<void>;
+  produce(topic: string, values: readonly unknown[], opts?: { partitions?: number; headers?: IHeaders; chunk?: number }): Promise<void>;
   /** The group's committed offset per partition (-1: none). */
   committed(group: string, topic: string): Promise<Map<number, bigint>>;
   /** The high watermark per partition. */
@@ -35,7 +35,8 @@ export async function testKafka(bootstrap: string): Promise<TestKafka> {
     },
     async produce(topic, values, opts = {}) {
       const n = opts.partitions ?? 1;
-      const CHUNK = 1000;
+      // One send is one request: the brokers refuse one over message.max.bytes (1 MB).
+      const CHUNK = opts.chunk ?? 1000;
       for (let i = 0; i < values.length; i += CHUNK) {
         await producer.send({
           topic,
