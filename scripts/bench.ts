@@ -9,6 +9,7 @@
  * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
  * Phase 2 (latency): open-loop at each offered rate in turn; p50/p99 ingest-ack and p99 end-to-end latency.
  * Prints the results and writes them as JSON to bench-results/ (bench-<target>-<date>.json, latest-<target>.json).
+ * `npm run bench -- --kafka [--target binary|node]` runs the Kafka benchmark instead (scripts/bench-kafka.ts).
  * Options: --target T --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M
  *          --synchronous FULL|NORMAL --startup-runs N --startup-backlog N --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
@@ -21,6 +22,12 @@ import { parseArgs } from 'node:util';
 import { BINARY, DENO_BINARY, relayCommand as targetCommand } from '../test/e2e/relay-process.ts';
 import { ask, cpuMs, forkTs, freePort, now, peakRssMiB, percentile, r2, root, rssMiB, seedBacklog, sleep } from './bench/common.ts';
 import type { LoadResult, SinkStats } from './bench/protocol.ts';
+
+// `--kafka` hands over to the Kafka benchmark (scripts/bench-kafka.ts) with the other arguments.
+if (process.argv.includes('--kafka')) {
+  const { runKafkaBench } = await import('./bench-kafka.ts');
+  process.exit(await runKafkaBench(process.argv.slice(2).filter((a) => a !== '--kafka')));
+}
 
 const { values: opt } = parseArgs({
   options: {
