@@ -366,6 +366,9 @@ export function createKafkaService(deps: KafkaServiceDeps): KafkaService {
       heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 3)),
       rebalanceTimeout: Math.max(config.sessionTimeoutMs, 10_000),
       maxWaitTimeInMs: 500,
+      // Batches of a few thousand alarms (not kafkajs' 1 MiB per partition, some 14,000 of them): each is one
+      // outbox transaction, and a smaller one lets delivery (which shares the write lock) go on meanwhile.
+      maxBytesPerPartition: 256 * 1024,
       allowAutoTopicCreation: false,
     });
     consumer = c;

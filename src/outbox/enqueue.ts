@@ -4,10 +4,10 @@
  * group-committed transaction on the main connection (the configured synchronous level, FULL by default:
  * an acknowledged alarm survives a power cut).
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
 import type { Connection, RawDb } from './db.ts';
-import { idempotencyKeys, notificationAlarms } from './schema.ts';
+import { notificationAlarms } from './schema.ts';
 import { ALARM_COLUMNS, alarmToValues } from './rows.ts';
 import { withLock, type WriteLock } from './write-lock.ts';
 
@@ -37,19 +37,11 @@ export function prepareEnqueue({ db, raw }: Connection) {
       .insert(notificationAlarms)
       .values({ notificationId: ph('notificationId'), position: ph('position'), alarmId: ph('alarmId') })
       .prepare(),
-    getIdem: db
-      .select()
-      .from(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.key, ph('key')), sql`${idempotencyKeys.createdAt} >= ${ph('since')}`))
-      .prepare(),
-    putIdem: db
-      .insert(idempotencyKeys)
-      .values({ key: ph('key'), alarmIds: ph('alarmIds'), notificationIds: ph('notificationIds'), createdAt: ph('createdAt') })
-      .onConflictDoUpdate({
-        target: idempotencyKeys.key,
-        set: { alarmIds: sql`excluded.alarm_ids`, notificationIds: sql`excluded.notification_ids`, createdAt: sql`excluded.created_at` },
-      })
-      .prepare(),
+    getIdem: raw.prepare('SELECT alarm_ids, notification_ids FROM idempotency_keys WHERE key = ? AND created_at >= ?'),
+    putIdem: raw.prepare(
+      `INSERT INTO idempotency_keys (key, alarm_ids, notification_ids, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET alarm_ids = excluded.alarm_ids, notification_ids = excluded.notification_ids, created_at = excluded.created_at`,
+    ),
   };
 }
 
@@ -85,12 +77,12 @@ export class Enqueuer {
   }
 
   getIdempotency(key: string, since: number): IdempotencyRecord | undefined {
-    const row = this.#q.getIdem.get({ key, since });
+    const row = this.#q.getIdem.values(key, since)[0];
     if (!row) return undefined;
-    return { alarmIds: JSON.parse(row.alarmIds) as string[], notificationIds: JSON.parse(row.notificationIds) as string[] };
+    return { alarmIds: JSON.parse(String(row[0])) as string[], notificationIds: JSON.parse(String(row[1])) as string[] };
   }
 
   putIdempotency(key: string, rec: IdempotencyRecord, at: number): void {
-    this.#q.putIdem.run({ key, alarmIds: JSON.stringify(rec.alarmIds), notificationIds: JSON.stringify(rec.notificationIds), createdAt: at });
+    this.#q.putIdem.run(key, JSON.stringify(rec.alarmIds), JSON.stringify(rec.notificationIds), at);
   }
 }
