@@ -7,6 +7,7 @@ import { coerceError } from '../lib/errors.ts';
 import { redact, secretsIn, type Secret } from '../lib/secret.ts';
 import type { SendResult } from '../domain/notification.ts';
 import type { ChannelDescriptor, Channel, ChannelDeps } from './types.ts';
+import { createRenderer, type ChannelTemplates, type MessageTemplates } from '../render/template.ts';
 import { logChannel } from './log.ts';
 import { webhookChannel } from './webhook.ts';
 
@@ -21,11 +22,18 @@ export function channelDescriptor(type: string): ChannelDescriptor | undefined {
  * channel does, its results never carry one of the method's secrets, and a channel that throws gets a
  * retry (with the error text redacted) rather than an unexplained failure.
  */
-export function createChannel(method: { readonly name: string; readonly type: string; readonly settings: unknown }, deps: ChannelDeps): Channel {
+export function createChannel(
+  method: { readonly name: string; readonly type: string; readonly settings: unknown; readonly template?: MessageTemplates; readonly timezone?: string },
+  deps: ChannelDeps,
+): Channel {
   const d = channelDescriptor(method.type);
   if (!d) throw new Error(`method ${method.name}: unknown channel type "${method.type}"; expected one of: ${CHANNELS.map((c) => c.type).join(', ')}`);
-  return guardChannel(d.create(method.name, method.settings, deps), secretsIn(method.settings));
+  // Compiled here, where the channel runs (a delivery thread gets the sources: functions do not cross).
+  const renderer = createRenderer(d.templates ?? NO_TEMPLATES, method.template ?? {}, method.timezone ?? 'UTC');
+  return guardChannel(d.create(method.name, method.settings, deps, renderer), secretsIn(method.settings));
 }
+
+const NO_TEMPLATES: ChannelTemplates = { parts: [], firing: {}, resolved: {} };
 
 /** The channel, with its failures' texts redacted against `secrets` and a throw turned into a retry. */
 export function guardChannel(channel: Channel, secrets: readonly Secret[]): Channel {

@@ -10,6 +10,7 @@ import type * as z from 'zod';
 import type { Delivery, SendResult } from '../domain/notification.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Secret } from '../lib/secret.ts';
+import type { ChannelTemplates, Renderer } from '../render/template.ts';
 
 export interface HttpRequest {
   readonly url: string;
@@ -111,7 +112,10 @@ export interface ChannelDescriptor<S = unknown> {
    * are reported through `problem(field, message)` (the settings are then never used).
    */
   settings(fields: Record<string, unknown>, secrets: Readonly<Record<string, Secret | undefined>>, problem: Problem): S;
-  create(method: string, settings: S, deps: ChannelDeps): Channel;
+  /** Its message templates (eta): the parts it renders and their defaults; a method's `template:` overrides them. */
+  readonly templates?: ChannelTemplates;
+  /** `renderer`: the method's templates, compiled (renders nothing for a channel without templates). */
+  create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }
 
 /**
@@ -125,7 +129,8 @@ export function defineChannel<F extends z.ZodObject, K extends string, S>(d: {
   readonly defaults: Partial<z.input<F>>;
   readonly secrets: Readonly<Record<K, SecretSpec>>;
   settings(fields: z.output<F>, secrets: Readonly<Record<K, Secret | undefined>>, problem: Problem): S;
-  create(method: string, settings: S, deps: ChannelDeps): Channel;
+  readonly templates?: ChannelTemplates;
+  create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }): ChannelDescriptor<S> {
   return d as unknown as ChannelDescriptor<S>;
 }

@@ -12,6 +12,7 @@ import { attemptHttp, basicAuthorization, splitUserinfo, urlSecrets, type BasicA
 import { checkHttpUrl, headersField } from './settings.ts';
 import { checkSigningSecret, signStandardWebhook } from './signing.ts';
 import { defineChannel, type Channel, type ChannelDeps, type HttpRequest } from './types.ts';
+import { TemplateError, type Renderer } from '../render/template.ts';
 
 export const USER_AGENT = 'tocsin';
 
@@ -31,7 +32,9 @@ export interface WebhookSettings {
  * Pure: the request body. monasca's body describes one alarm: a notification carrying several (grouping)
  * cannot be sent in it, and fails permanently rather than dropping alarms.
  */
-export function webhookBody(format: BodyFormat, d: Delivery): string {
+export function webhookBody(format: BodyFormat, d: Delivery, rendered?: string): string {
+  // A method's `template.body` (checked at startup to give JSON) takes the place of the built-in bodies.
+  if (rendered !== undefined) return rendered;
   if (format === 'tocsin') return JSON.stringify(toEnvelope(d));
   if (d.alarms.length !== 1) throw new Error(`body monasca carries exactly one alarm, this notification has ${d.alarms.length}`);
   return JSON.stringify(toMonascaBody(d.alarms[0]!));
@@ -47,9 +50,10 @@ export function buildWebhookRequest(
   d: Delivery,
   nowMs: number,
   userAgent: string = USER_AGENT,
+  renderedBody?: string,
 ): HttpRequest {
   const target = splitUserinfo(cfg.url.reveal());
-  const body = webhookBody(cfg.body ?? 'tocsin', d);
+  const body = webhookBody(cfg.body ?? 'tocsin', d, renderedBody);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
   for (const [k, v] of Object.entries(cfg.headers)) headers[k.toLowerCase()] = v;
   const basic = cfg.basicAuth ?? target.auth;
@@ -95,7 +99,13 @@ function authorizationHeader(headers: Readonly<Record<string, string>>): string 
   return Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
 }
 
-export function createWebhookChannel(method: string, cfg: WebhookSettings, deps: ChannelDeps, userAgent: string = USER_AGENT): Channel {
+export function createWebhookChannel(
+  method: string,
+  cfg: WebhookSettings,
+  deps: ChannelDeps,
+  userAgent: string = USER_AGENT,
+  renderer?: Renderer,
+): Channel {
   const secrets = webhookSecrets(cfg);
   const now = () => deps.clock.now();
   return {
@@ -103,8 +113,9 @@ export function createWebhookChannel(method: string, cfg: WebhookSettings, deps:
     async send(d, signal) {
       let req: HttpRequest;
       try {
-        req = buildWebhookRequest(cfg, d, now(), userAgent);
+        req = buildWebhookRequest(cfg, d, now(), userAgent, renderer?.render('body', d));
       } catch (e) {
+        if (e instanceof TemplateError) return { outcome: 'permanent', error: `template error in body: ${e.message}` };
         return { outcome: 'permanent', error: `cannot build request: ${e instanceof Error ? e.message : String(e)}` };
       }
       return attemptHttp(deps.http, req, signal, { now, secrets });
@@ -122,6 +133,8 @@ export const webhookChannel = defineChannel({
     headers: headersField.describe('extra request headers; they cannot replace `authorization`, `idempotency-key` or the signature headers, and their values are redacted from error texts like secrets'),
   }),
   defaults: { body: 'tocsin', headers: {} },
+  // No default: the body is the envelope (or monasca's) unless a method gives `template.body`, JSON.
+  templates: { parts: ['body'], firing: {}, resolved: {}, json: ['body'] },
   secrets: {
     url: {
       required: true,
@@ -159,5 +172,5 @@ export const webhookChannel = defineChannel({
       ...(s.signing_secret && { signingSecret: s.signing_secret }),
     };
   },
-  create: (method, settings, deps) => createWebhookChannel(method, settings, deps),
+  create: (method, settings, deps, renderer) => createWebhookChannel(method, settings, deps, USER_AGENT, renderer),
 });

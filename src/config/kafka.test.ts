@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { ConfigError, parseConfig } from './index.ts';
+import { parseConfig } from './index.ts';
+import { configIssues, fileReader } from '../../test/support/config-issues.ts';
 
 const files: Record<string, string> = { '/etc/tocsin/kafka.pass': 's3cret-pass\n', '/etc/tocsin/ca.pem': 'CA PEM', '/etc/tocsin/cert.pem': 'CERT PEM', '/etc/tocsin/key.pem': 'KEY PEM' };
-const readFile = (p: string) => {
-  if (p in files) return files[p]!;
-  throw new Error(`ENOENT: no such file or directory, open '${p}'`);
-};
-const issues = (yaml: string): string[] => {
-  try {
-    parseConfig(yaml, {}, readFile);
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.issues];
-    throw e;
-  }
-};
+const readFile = fileReader(files);
+const issues = (yaml: string): string[] => configIssues(yaml, readFile);
 
 test('kafka: the documented example parses to the typed section; defaults fill the rest; absent → no kafka', () => {
   const c = parseConfig(

@@ -18,6 +18,7 @@ import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { checkHttpUrl } from '../channels/settings.ts';
 import { checkPingUrl } from '../canary/ping.ts';
 import { buildKafka, type KafkaBuildContext } from './kafka.ts';
+import { checkTemplates, isTimeZone, TEMPLATE_PARTS, type TemplatePart } from '../render/template.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
 import type { CanaryConfig, Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
 
@@ -206,8 +207,12 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
 
   const sources = buildSources(raw, secrets, issues);
   const rawMethods: Record<string, RawMethod> = { log: { type: 'log' }, ...raw.methods };
+  const timezone = raw.templates.timezone;
+  if (!isTimeZone(timezone)) issues.add(['templates', 'timezone'], `unknown time zone ${JSON.stringify(timezone)}; use an IANA name like UTC or Europe/Berlin`);
   const methods: Record<string, MethodConfig> = {};
-  for (const [name, m] of Object.entries(rawMethods)) methods[name] = buildMethod(name, m, delivery, secrets, issues);
+  for (const [name, m] of Object.entries(rawMethods)) {
+    methods[name] = { ...buildMethod(name, m, delivery, secrets, issues), ...buildTemplates(name, m, timezone, path, secrets, issues) };
+  }
 
   return {
     listen: raw.listen,
@@ -307,6 +312,53 @@ function buildMethod(name: string, m: RawMethod, global: DeliverySettings, secre
   };
   if (m.backoff_base !== undefined || m.backoff_cap !== undefined) checkBackoff(path, delivery, issues);
   return { name, type: m.type, settings, delivery };
+}
+
+/**
+ * A method's `template:` overrides (each part inline or `*_file`), for the parts its channel renders, checked
+ * with a sample alarm: a template that does not compile, throws, calls an unknown helper or (a JSON part)
+ * does not give JSON is an error naming the method, the part and the line.
+ */
+function buildTemplates(
+  name: string,
+  m: RawMethod,
+  timezone: string,
+  path: ResolvePath,
+  secrets: Secrets,
+  issues: Issues,
+): Pick<MethodConfig, 'template' | 'timezone'> {
+  const channel = channelDescriptor(m.type)?.templates;
+  const given = (m.template ?? {}) as Record<string, string | undefined>;
+  const at = ['methods', name, 'template'];
+  const overrides: Partial<Record<TemplatePart, string>> = {};
+  for (const part of TEMPLATE_PARTS) {
+    const inline = given[part];
+    const file = given[`${part}_file`];
+    if (inline === undefined && file === undefined) continue;
+    if (!channel?.parts.includes(part)) {
+      const uses = channel?.parts.length ? `it uses: ${channel.parts.join(', ')}` : 'it has none';
+      issues.add([...at, inline !== undefined ? part : `${part}_file`], `the ${m.type} channel has no ${part} template; ${uses}`);
+      continue;
+    }
+    if (inline !== undefined && file !== undefined) {
+      issues.add([...at, part], `set at most one of ${part} or ${part}_file`);
+      continue;
+    }
+    if (file !== undefined) {
+      try {
+        overrides[part] = secrets.readText(path(file));
+      } catch (e) {
+        issues.add([...at, `${part}_file`], `cannot read ${path(file)}: ${describeReadError(e)}`);
+      }
+    } else overrides[part] = inline!;
+  }
+  if (channel) {
+    for (const [part, problem] of checkTemplates(channel, overrides, isTimeZone(timezone) ? timezone : 'UTC')) {
+      const written = given[part] !== undefined ? part : given[`${part}_file`] !== undefined ? `${part}_file` : `${part} (the ${m.type} channel's default)`;
+      issues.add([...at, written], problem);
+    }
+  }
+  return { ...(Object.keys(overrides).length > 0 && { template: overrides }), ...(channel && { timezone }) };
 }
 
 function checkBackoff(path: Path, d: DeliverySettings, issues: Issues): void {

@@ -107,6 +107,11 @@ const deliveryOverrides = {
   retry_after_cap: duration().optional(),
 };
 
+/** A method's `template:` overrides: each part inline or from a file (`text` or `text_file`). */
+const template = z.strictObject(
+  Object.fromEntries(['title', 'text', 'html', 'body'].flatMap((p) => [[p, z.string().optional()], [`${p}_file`, nonEmpty.optional()]])),
+);
+
 /** A method: `type` picks the channel; its fields (with its defaults), secrets (`x` or `x_file`) and delivery overrides follow. */
 const channelMethods = CHANNELS.map((d) => {
   const fields = Object.fromEntries(
@@ -115,7 +120,7 @@ const channelMethods = CHANNELS.map((d) => {
   const secretKeys = Object.fromEntries(
     Object.keys(d.secrets).flatMap((k) => [[k, z.string().optional()], [`${k}_file`, z.string().optional()]]),
   );
-  return z.strictObject({ type: z.literal(d.type), ...fields, ...secretKeys, ...deliveryOverrides });
+  return z.strictObject({ type: z.literal(d.type), ...fields, ...secretKeys, ...deliveryOverrides, template: section(template.optional()) });
 });
 const METHOD_TYPES = CHANNELS.map((d) => d.type);
 
@@ -215,6 +220,12 @@ export const rawConfigSchema = z.strictObject({
     }).prefault({}),
   ),
   canaries: section(z.record(name, canary).prefault({})),
+  templates: section(
+    z.strictObject({
+      /** The zone of the templates' `time` helper (an IANA name). */
+      timezone: z.string().prefault('UTC'),
+    }).prefault({}),
+  ),
   kafka: section(kafkaSchema.optional()),
 });
 

@@ -31,6 +31,10 @@ export interface MethodConfig {
   /** The channel's own settings, as its descriptor built them (secrets are Secret instances). */
   readonly settings: unknown;
   readonly delivery: DeliverySettings;
+  /** Its `template:` overrides (eta sources by part; files already read), checked at startup. */
+  readonly template?: Readonly<Partial<Record<'title' | 'text' | 'html' | 'body', string>>>;
+  /** The time zone of the `time` helper (config templates.timezone). */
+  readonly timezone?: string;
 }
 
 /** A label/field matcher: exact value, "~regex" (anchored), "!value" (not equal), "!~regex" (no match). */
