@@ -114,6 +114,8 @@ export interface ChannelDescriptor<S = unknown> {
   settings(fields: Record<string, unknown>, secrets: Readonly<Record<string, Secret | undefined>>, problem: Problem): S;
   /** Its message templates (eta): the parts it renders and their defaults; a method's `template:` overrides them. */
   readonly templates?: ChannelTemplates;
+  /** The provider's documented rate limit, applied unless a method sets `rate_limit` (or `off`). */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** `renderer`: the method's templates, compiled (renders nothing for a channel without templates). */
   create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }
@@ -130,6 +132,7 @@ export function defineChannel<F extends z.ZodObject, K extends string, S>(d: {
   readonly secrets: Readonly<Record<K, SecretSpec>>;
   settings(fields: z.output<F>, secrets: Readonly<Record<K, Secret | undefined>>, problem: Problem): S;
   readonly templates?: ChannelTemplates;
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }): ChannelDescriptor<S> {
   return d as unknown as ChannelDescriptor<S>;

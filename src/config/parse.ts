@@ -19,6 +19,7 @@ import { checkHttpUrl } from '../channels/settings.ts';
 import { checkPingUrl } from '../canary/ping.ts';
 import { buildKafka, type KafkaBuildContext } from './kafka.ts';
 import { checkTemplates, isTimeZone, TEMPLATE_PARTS, type TemplatePart } from '../render/template.ts';
+import type { RateLimit } from '../dispatch/rate-limit.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
 import type { CanaryConfig, Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
 
@@ -309,6 +310,7 @@ function buildMethod(name: string, m: RawMethod, global: DeliverySettings, secre
     backoffBaseMs: m.backoff_base ?? global.backoffBaseMs,
     backoffCapMs: m.backoff_cap ?? global.backoffCapMs,
     retryAfterCapMs: m.retry_after_cap ?? global.retryAfterCapMs,
+    ...rateLimitOf(m, channel.rateLimit, path, issues),
   };
   if (m.backoff_base !== undefined || m.backoff_cap !== undefined) checkBackoff(path, delivery, issues);
   return { name, type: m.type, settings, delivery };
@@ -359,6 +361,24 @@ function buildTemplates(
     }
   }
   return { ...(Object.keys(overrides).length > 0 && { template: overrides }), ...(channel && { timezone }) };
+}
+
+/** The method's rate limit: its own `rate_limit` (and `rate_burst`), else its channel's default; `off`: none. */
+function rateLimitOf(m: RawMethod, channelDefault: RateLimit | undefined, path: Path, issues: Issues): { rateLimit?: RateLimit } {
+  const rate = m.rate_limit;
+  if (rate === 'off') {
+    if (m.rate_burst !== undefined) issues.add([...path, 'rate_burst'], 'has no effect with rate_limit: off');
+    return {};
+  }
+  if (rate === undefined) {
+    if (channelDefault === undefined) {
+      if (m.rate_burst !== undefined) issues.add([...path, 'rate_burst'], 'needs rate_limit (this channel has no default rate limit)');
+      return {};
+    }
+    return { rateLimit: m.rate_burst === undefined ? channelDefault : { ...channelDefault, burst: m.rate_burst } };
+  }
+  // A burst of one second's worth of sends (at least one) unless given.
+  return { rateLimit: { perSecond: rate, burst: m.rate_burst ?? Math.max(1, Math.floor(rate)) } };
 }
 
 function checkBackoff(path: Path, d: DeliverySettings, issues: Issues): void {

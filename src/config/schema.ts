@@ -14,6 +14,7 @@ import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { compileMatcher, MatcherError } from './matcher.ts';
 import { LISTEN_MSG, parseListen } from './listen.ts';
 import { kafkaSchema } from './kafka-schema.ts';
+import { parseRate } from '../dispatch/rate-limit.ts';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -96,6 +97,8 @@ const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === n
 
 const source = z.strictObject({ token: z.string().optional(), token_file: z.string().optional() });
 
+const RATE_MSG = 'must be a rate like "1/s", "120/min" or "10/h", or "off"';
+
 /** Per-method overrides of the delivery section (same formats as there). */
 const deliveryOverrides = {
   concurrency: int(1).optional(),
@@ -105,6 +108,18 @@ const deliveryOverrides = {
   backoff_base: duration({ positive: true }).optional(),
   backoff_cap: duration({ positive: true }).optional(),
   retry_after_cap: duration().optional(),
+  /** "1/s", "120/min", "10/h", or "off" (no default limit of the channel either). */
+  rate_limit: z
+    .string({ error: RATE_MSG })
+    .transform((v, ctx) => {
+      if (v.trim() === 'off') return 'off' as const;
+      const r = parseRate(v);
+      if (r !== undefined) return r;
+      ctx.addIssue({ code: 'custom', message: RATE_MSG });
+      return z.NEVER;
+    })
+    .optional(),
+  rate_burst: int(1).optional(),
 };
 
 /** A method's `template:` overrides: each part inline or from a file (`text` or `text_file`). */

@@ -16,6 +16,8 @@ export interface RetryPolicy {
 export interface DeliverySettings extends RetryPolicy {
   readonly concurrency: number;
   readonly timeoutMs: number;
+  /** Sends per second and burst (a token bucket); absent: no limit but `concurrency`. */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
 }
 
 export interface SourceConfig {

@@ -157,6 +157,25 @@ for (const kind of ['file', 'memory'] as const) {
       assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
     });
 
+    test('a rate limit smooths a storm: burst at once, then one per token as it refills; nothing refused or dead', async () => {
+      const ch = new FakeChannel('hook');
+      const env = setup({ channels: [ch], settings: { concurrency: 64, rateLimit: { perSecond: 2, burst: 3 } } });
+      for (let i = 0; i < 8; i++) env.enqueue(`r${i}`);
+      env.dispatcher.start();
+      await until(() => ch.calls.length === 3, 'the burst');
+      await env.dispatcher.idle();
+      await env.round();
+      assert.equal(ch.calls.length, 3, 'no token yet');
+      // A token every 500 ms: the dispatcher comes back by itself when one is due.
+      for (const [ms, total] of [[499, 3], [1, 4], [500, 5], [1500, 8]] as const) {
+        env.clock.advance(ms);
+        await until(() => ch.calls.length === total, `${total} sent after ${ms} ms more`);
+        await env.dispatcher.idle();
+      }
+      assert.deepEqual(env.observed.dead, []);
+      assert.equal(env.store.pendingCount, 0);
+    });
+
     test('pending → sent: the delivery log gets it, with an attempt record', async () => {
       const ch = new FakeChannel('hook', [
         () => {

@@ -15,6 +15,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { Claimed, Completion, DispatchLedger } from '../outbox/delivery.ts';
 import { decide } from './decide.ts';
 import { InflightLimit } from './limit.ts';
+import { TokenBucket } from './rate-limit.ts';
 
 export interface DeliveryObserver {
   attempt(method: string, outcome: SendResult['outcome'], latencyMs: number): void;
@@ -206,9 +207,18 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const s = deps.settings(method);
       const inUse = busy.get(method) ?? 0;
       const limit = limitOf(method, s.concurrency).value;
-      const free = Math.min(limit - inUse, deps.batchSize);
+      let free = Math.min(limit - inUse, deps.batchSize);
       // Under load, claim in batches (a quarter of the limit at least) rather than one row per freed slot.
       if (free <= 0 || (inUse > 0 && free < Math.min(Math.ceil(limit / 4), deps.batchSize))) continue;
+      // A rate limit: no more than its tokens; when there are none, come back when the next one is due.
+      const bucket = s.rateLimit && bucketOf(method, s.rateLimit, now);
+      if (bucket) {
+        free = Math.min(free, bucket.available(now));
+        if (free <= 0) {
+          wakeAt(bucket.msUntilNext(now));
+          continue;
+        }
+      }
       let claimed: Claimed[];
       try {
         claimed = ledger.claim(method, free, now, now + 2 * s.timeoutMs + 30_000);
@@ -217,6 +227,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         continue;
       }
       if (claimed.length === 0) continue;
+      bucket?.take(claimed.length, now);
       const refs = channel.remoteRefs ? loadRefs(method, claimed) : undefined;
       const b = openBatch(claimed.length, s.timeoutMs);
       for (const n of claimed) launch(n, channel, s, b, refs ? pick(refs, n) : NO_REFS);
@@ -233,6 +244,30 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       logger.error({ method, err: coerceError(e).message }, 'could not read remote references; sending without them');
       return NO_REFS;
     }
+  };
+
+  /** Token buckets per method, kept while the method's rate limit stays the same (a reload may change it). */
+  const buckets = new Map<string, TokenBucket>();
+  const bucketOf = (method: string, limit: { perSecond: number; burst: number }, now: number): TokenBucket => {
+    const b = buckets.get(method);
+    if (b && b.limit.perSecond === limit.perSecond && b.limit.burst === limit.burst) return b;
+    const fresh = new TokenBucket(limit, now);
+    buckets.set(method, fresh);
+    return fresh;
+  };
+  /** A tick once the earliest token is due (rate-limited methods with work waiting). */
+  let wake: { at: number; timer: Timer } | undefined;
+  const wakeAt = (ms: number) => {
+    const at = clock.now() + ms;
+    if (wake && wake.at <= at) return;
+    wake?.timer.cancel();
+    wake = {
+      at,
+      timer: deps.scheduler.after(ms, () => {
+        wake = undefined;
+        nudge();
+      }),
+    };
   };
 
   const nudge = () => {
@@ -266,6 +301,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       stopping = true;
       running = false;
       timer?.cancel();
+      wake?.timer.cancel();
       if (active.size > 0) {
         let graceTimer: Timer | undefined;
         const grace = new Promise<void>((r) => (graceTimer = deps.scheduler.after(graceMs, r)));
