@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * @module main
- * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin canary status`, `tocsin --version`. Each
+ * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin canary status`, `tocsin test-method`,
+ * `tocsin --version`. Each
  * command loads only what it needs: `--version` and `--help` (of any command) load nothing else,
  * `check-config` loads the config parser, `canary status` the parser and the database (not the relay),
  * and only `serve` loads the relay. A command line it cannot use (an unknown option, a missing value, a
@@ -21,6 +22,8 @@ Usage:
   tocsin canary status [--config FILE] [--limit N] [--json]
                                                       each heartbeat canary's last runs (reads the
                                                       database; works while tocsin runs)
+  tocsin test-method NAME [--config FILE]             send a test notification through one method and
+                                                      print the answer; exit 0 if sent, 1 if not
   tocsin --version
   tocsin COMMAND --help                               the command's usage
 
@@ -74,6 +77,18 @@ Exit code: 0 on success, 1 on an invalid config or when the database is missing 
 2 on a usage error.
 `;
 
+const TEST_METHOD_USAGE = `Usage: tocsin test-method NAME [--config FILE]
+
+Sends one clearly labelled test notification (alarm TocsinTestNotification, severity info, label
+tocsin_test=true) through the configured method NAME, with its settings, secrets and templates, and prints
+the answer: "sent (HTTP 202)", or why not ("failed, permanent: HTTP 400: …"). Nothing is written to the
+database; no running relay is needed. Exit 0 if sent, 1 if not, 2 for a bad command line or method name.
+
+Options:
+  -c, --config FILE   the config file (default: $TOCSIN_CONFIG; with neither, the built-in defaults)
+  -h, --help          this text
+`;
+
 const CANARY_USAGE = `Usage: tocsin canary status [--config FILE] [--limit N] [--json]
 
 Commands:
@@ -107,6 +122,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'check-config': { usage: CHECK_CONFIG_USAGE, options: ['config', 'help', 'version'] },
   canary: { usage: CANARY_USAGE, options: ['help', 'version'] },
   'canary status': { usage: CANARY_STATUS_USAGE, options: ['config', 'limit', 'json', 'help', 'version'], words: 2 },
+  'test-method': { usage: TEST_METHOD_USAGE, options: ['config', 'help', 'version'], words: 2 },
   // Older spellings of --help and --version.
   help: { usage: USAGE, options: [] },
   version: { usage: USAGE, options: [] },
@@ -170,6 +186,34 @@ async function main(argv: string[]): Promise<number> {
       }
       const { canaryStatus } = await import('./canary/status-command.ts');
       return canaryStatus({ configPath, limit, json: values.json === true });
+    }
+    case 'test-method': {
+      const method = positionals[1];
+      if (method === undefined) {
+        process.stderr.write(`tocsin test-method: the method's NAME is required\n\n${TEST_METHOD_USAGE}`);
+        return 2;
+      }
+      const [{ loadConfig }, { defaultConfig }, { testMethod }, { loadPlatform }, { systemClock }] = await Promise.all([
+        import('./config/load.ts'),
+        import('./config/defaults.ts'),
+        import('./channels/test-method-command.ts'),
+        import('./runtime/detect.ts'),
+        import('./lib/clock.ts'),
+      ]);
+      const config = configPath ? loadConfig(configPath) : defaultConfig();
+      const http = await (await loadPlatform()).createHttpClient();
+      try {
+        return await testMethod({
+          config,
+          method,
+          deps: { http: http.client, clock: systemClock, writeLine: (line) => void process.stdout.write(`${line}\n`) },
+          randomId: () => globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 16),
+          stdout: (t) => void process.stdout.write(t),
+          stderr: (t) => void process.stderr.write(t),
+        });
+      } finally {
+        await http.close();
+      }
     }
     case 'canary': // no subcommand
       process.stderr.write(CANARY_USAGE);
