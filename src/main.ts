@@ -193,26 +193,29 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tocsin test-method: the method's NAME is required\n\n${TEST_METHOD_USAGE}`);
         return 2;
       }
-      const [{ loadConfig }, { defaultConfig }, { testMethod }, { loadPlatform }, { systemClock }] = await Promise.all([
+      const [{ loadConfig }, { defaultConfig }, { testMethod }, { loadPlatform }, { systemClock }, { mailTransports }] = await Promise.all([
         import('./config/load.ts'),
         import('./config/defaults.ts'),
         import('./channels/test-method-command.ts'),
         import('./runtime/detect.ts'),
         import('./lib/clock.ts'),
+        import('./runtime/mail.ts'),
       ]);
       const config = configPath ? loadConfig(configPath) : defaultConfig();
       const http = await (await loadPlatform()).createHttpClient();
+      const mail = mailTransports();
       try {
         return await testMethod({
           config,
           method,
-          deps: { http: http.client, clock: systemClock, writeLine: (line) => void process.stdout.write(`${line}\n`) },
+          deps: { http: http.client, mail: mail.mail, clock: systemClock, writeLine: (line) => void process.stdout.write(`${line}\n`) },
           randomId: () => globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 16),
           stdout: (t) => void process.stdout.write(t),
           stderr: (t) => void process.stderr.write(t),
         });
       } finally {
         await http.close();
+        await mail.close();
       }
     }
     case 'canary': // no subcommand

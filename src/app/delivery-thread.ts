@@ -21,6 +21,7 @@ import { DeliveryLedger, onSteadyTime } from '../outbox/delivery.ts';
 import { SharedLedger } from '../outbox/shared-ledger.ts';
 import { storageFault } from '../outbox/storage-fault.ts';
 import { DELIVERY_THREAD_LOCK_ID, WriteLock } from '../outbox/write-lock.ts';
+import { mailTransports } from '../runtime/mail.ts';
 
 /** How often the delivery thread copies the WAL into the database file. */
 export const CHECKPOINT_MS = 1000;
@@ -67,7 +68,9 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
   const logger = portLogger(port);
   const lines = portLineWriter(port);
   // Channels put times on the wire (signatures, Retry-After dates): the wall clock's.
-  const channelDeps = { http: deps.http, clock: deps.clock instanceof RelayClock ? deps.clock.wall : deps.clock, writeLine: lines.write };
+  // Mail transports (email channel): one per SMTP server, shared across reloads; nodemailer loads at the first send.
+  const mail = mailTransports();
+  const channelDeps = { http: deps.http, clock: deps.clock instanceof RelayClock ? deps.clock.wall : deps.clock, writeLine: lines.write, mail: mail.mail };
   const build = (view: DeliveryView) => {
     const out = new Map<string, Channel>();
     for (const m of Object.values(view.methods)) out.set(m.name, createChannel(m, channelDeps));
@@ -197,6 +200,7 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
               logger.error({ err: coerceError(e).message }, 'could not record the last delivery outcomes; they will be delivered again');
             }
             report();
+            void mail.close();
             try {
               opened.close();
             } catch (e) {

@@ -44,7 +44,7 @@ test('log channel: a failing writeLine is a retry with its message', async () =>
 });
 
 test('registry: one descriptor per channel type; creates a method\'s channel; an unknown type is an error', () => {
-  assert.deepEqual(CHANNELS.map((c) => c.type), ['log', 'webhook']);
+  assert.deepEqual(CHANNELS.map((c) => c.type), ['log', 'webhook', 'slack', 'pagerduty', 'email']);
   assert.equal(createChannel({ name: 'stdout', type: 'log', settings: {} }, deps(() => {})).method, 'stdout');
   assert.equal(createChannel({ name: 'ops', type: 'webhook', settings: { url: new Secret('http://h/'), headers: {} } }, deps(() => {})).method, 'ops');
   assert.throws(() => createChannel({ name: 'x', type: 'sms', settings: {} }, deps(() => {})), /method x: unknown channel type "sms"; expected one of: log, webhook/);

@@ -10,8 +10,11 @@ import type { ChannelDescriptor, Channel, ChannelDeps } from './types.ts';
 import { createRenderer, type ChannelTemplates, type MessageTemplates } from '../render/template.ts';
 import { logChannel } from './log.ts';
 import { webhookChannel } from './webhook.ts';
+import { slackChannel } from './slack.ts';
+import { pagerdutyChannel } from './pagerduty.ts';
+import { emailChannel } from './email.ts';
 
-export const CHANNELS: readonly ChannelDescriptor[] = [logChannel, webhookChannel];
+export const CHANNELS: readonly ChannelDescriptor[] = [logChannel, webhookChannel, slackChannel, pagerdutyChannel, emailChannel];
 
 export function channelDescriptor(type: string): ChannelDescriptor | undefined {
   return CHANNELS.find((c) => c.type === type);

@@ -184,8 +184,8 @@ test('each documented error message, exactly', () => {
   const cases: [yaml: string, issue: string, env?: Env, readFile?: (p: string) => string][] = [
     ['methods: { ops-hook: { type: webhook, url: "ftp://x/y" } }', 'methods.ops-hook.url: must be an http(s) URL'],
     ['methods: { ops-hook: { type: webhook, url: "not a url" } }', 'methods.ops-hook.url: must be an http(s) URL'],
-    ['methods: { ops-hook: { type: smtp } }', 'methods.ops-hook.type: unknown method type "smtp"; expected one of: log, webhook'],
-    ['methods: { ops-hook: { url: "http://x" } }', 'methods.ops-hook.type: required; expected one of: log, webhook'],
+    ['methods: { ops-hook: { type: smtp } }', 'methods.ops-hook.type: unknown method type "smtp"; expected one of: log, webhook, slack, pagerduty, email'],
+    ['methods: { ops-hook: { url: "http://x" } }', 'methods.ops-hook.type: required; expected one of: log, webhook, slack, pagerduty, email'],
     [
       'methods: { ops-hook: { type: log } }\nroutes: [{ methods: [log] }, { methods: [pager] }]',
       'routes[1].methods[0]: unknown method "pager"; define it under methods or use one of: log, ops-hook',

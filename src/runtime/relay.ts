@@ -14,6 +14,7 @@ import { coerceError } from '../lib/errors.ts';
 import { redact, secretsIn } from '../lib/secret.ts';
 import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
+import { mailTransports } from './mail.ts';
 import type { Listener, OutboundHttp, Platform } from './platform.ts';
 import { startGate, type StartGate } from './start-gate.ts';
 import { VERSION } from '../version.ts';
@@ -186,6 +187,8 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
 
   let http: OutboundHttp | undefined;
   let app: App | undefined;
+  // Mail transports for the email channel where it runs on this thread; nodemailer loads at the first send.
+  const mail = mailTransports();
   try {
     const [{ createApp }, { startDeliveryThread }, openDatabase] = await Promise.all([
       import('../app.ts'),
@@ -199,6 +202,7 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
         createApp(config, {
           openDatabase,
           http: client,
+          mail: mail.mail,
           clock: systemClock,
           random: Math.random,
           randomBytes: pooledRandomBytes(),
@@ -217,6 +221,7 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
     await closeListener(listener);
     await app?.stop();
     await http?.close();
+    await mail.close();
     await logFlushed(logger);
     throw e;
   }
@@ -233,6 +238,7 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
       await closeListener(listener);
       await started.stop();
       await client.close();
+      await mail.close();
       const dropped = logger.droppedLines?.() ?? 0;
       logger.info(dropped > 0 ? { log_lines_dropped: dropped } : {}, 'stopped');
       await logFlushed(logger);

@@ -23,7 +23,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { listenOnLoopback, waitUntil } from './peer-server.ts';
+import { closePeer, listenOnLoopback, waitUntil } from './peer-server.ts';
 
 /** A check, by UUID or by ping key and slug; `query`: parameters its ping URL carries and every ping must keep. */
 export type FakeCheck =
@@ -245,10 +245,7 @@ export async function startFakeHealthchecks(opts: FakeHealthchecksOptions): Prom
     async close() {
       if (closed) return;
       closed = true;
-      const done = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
+      await closePeer(server, sockets);
     },
   };
 }

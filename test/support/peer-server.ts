@@ -44,3 +44,11 @@ export function waitUntil(pred: () => boolean, timeoutMs: number, waiters: Set<(
     waiters.add(check);
   });
 }
+
+/** Closes a peer's server: no new connections, every open one cut (its `sockets`, as listenOnLoopback tracks them). */
+export async function closePeer(server: Server, sockets: Set<Socket>): Promise<void> {
+  const done = new Promise<void>((r) => server.close(() => r()));
+  server.closeAllConnections();
+  for (const s of sockets) s.destroy();
+  await done;
+}
