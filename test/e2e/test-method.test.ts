@@ -58,3 +58,16 @@ test('test-method: sent (exit 0) with the labelled test alarm; a 400 is printed 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('check-config: a broken template fails with the method, the part and the line (exit 1)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-tm-'));
+  try {
+    const file = join(dir, 'tocsin.yaml');
+    writeFileSync(file, 'methods:\n  chat:\n    type: slack\n    url: "https://hooks.slack.com/services/T0/B0/x"\n    template:\n      text: "ok\\n<%= nope(it.alarm.name) %>"\n');
+    const r = await run(['check-config', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'tocsin: invalid configuration:\n  methods.chat.template.text: line 2: nope is not defined\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
