@@ -113,9 +113,13 @@ export function createWebhookChannel(
     async send(d, signal) {
       let req: HttpRequest;
       try {
-        req = buildWebhookRequest(cfg, d, now(), userAgent, renderer?.render('body', d));
+        const rendered = renderer?.render('body', d);
+        // Checked at startup with a sample alarm; a real alarm's text (a quote in a summary) can still break it.
+        if (rendered !== undefined) JSON.parse(rendered);
+        req = buildWebhookRequest(cfg, d, now(), userAgent, rendered);
       } catch (e) {
         if (e instanceof TemplateError) return { outcome: 'permanent', error: `template error in body: ${e.message}` };
+        if (e instanceof SyntaxError) return { outcome: 'permanent', error: `template error in body: the output is not JSON (${e.message}); write values with <%~ json(…) %>` };
         return { outcome: 'permanent', error: `cannot build request: ${e instanceof Error ? e.message : String(e)}` };
       }
       return attemptHttp(deps.http, req, signal, { now, secrets });

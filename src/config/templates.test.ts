@@ -12,7 +12,7 @@ const issues = (yaml: string): string[] => configIssues(yaml, readFile);
 const hook = (template: string) => `methods:\n  h:\n    type: webhook\n    url: "https://hooks.example/x"\n    template: ${template}\n`;
 
 test('template errors name the method, the part and the line; checked at startup with a sample alarm', () => {
-  assert.deepEqual(issues(hook('{ body: "{\\"a\\":\\n <%= nope() %>}" }')), ['methods.h.template.body: line 2: nope is not defined']);
+  assert.deepEqual(issues(hook('{ body: "{\\"a\\":\\n <%= nope() %>}" }')), ['methods.h.template.body: line 2: unknown helper nope(); the helpers are json, truncate, time, label, severityEmoji']);
   assert.deepEqual(issues(hook('{ body: "{\\"a\\": <%= it.alarm.name }" }')), ['methods.h.template.body: unclosed tag at line 1 col 7']);
   const notJson = issues(hook('{ body: "<%= it.alarm.name %>" }'));
   assert.equal(notJson.length, 1);
@@ -36,6 +36,15 @@ test('a webhook with template.body (from a file) sends the rendered JSON; withou
   const plain = parseConfig(hook('{}'), {}, readFile);
   await createChannel(plain.methods.h!, deps).send(d('firing'), new AbortController().signal);
   assert.equal(JSON.parse(sent[1]!.body).alarm.name, 'SampleAlarm');
+});
+
+test('a webhook body that is not JSON for a real alarm (a quote in its summary) fails permanently, saying so', async () => {
+  const c = parseConfig(hook(`{ body: "{\\"s\\": \\"<%= it.alarm.summary %>\\"}" }`), {}, readFile);
+  const deps = { http: async () => ({ status: 200, header: () => undefined, bodyExcerpt: '' }), clock: { now: () => 0 }, writeLine: () => {} };
+  const alarm = { ...sampleAlarm('firing'), summary: 'disk "data" full' };
+  const r = await createChannel(c.methods.h!, deps).send({ notificationId: 'n', attempt: 1, method: 'h', alarms: [alarm], createdAt: 0, remoteRefs: {} }, new AbortController().signal);
+  assert.equal(r.outcome, 'permanent');
+  assert.match(r.outcome === 'permanent' ? r.error : '', /^template error in body: the output is not JSON \(.+\); write values with <%~ json\(…\) %>$/);
 });
 
 test('a template that throws at send time dead-letters the notification with its error', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTemplates, compileTemplate, createRenderer, formatTime, isTimeZone, sampleAlarm, templateVars, TemplateError, type ChannelTemplates } from './template.ts';
+import { checkTemplates, compileTemplate, createRenderer, formatTime, isTimeZone, sampleAlarm, templateVars, TemplateError, unknownHelpers, type ChannelTemplates } from './template.ts';
 
 const vars = (status: 'firing' | 'resolved' = 'firing') => templateVars({ alarms: [sampleAlarm(status)], method: 'chat', attempt: 2, notificationId: 'ntf_1' });
 const render = (src: string, opts: { html?: boolean; zone?: string; status?: 'firing' | 'resolved' } = {}) =>
@@ -35,6 +35,21 @@ test('errors name the line: an unclosed tag, an unknown helper, a throw; a JS sy
   assert.throws(() => render('a\nb\n<%= nope(1) %>'), { name: 'TemplateError', message: 'line 3: nope is not defined' });
   assert.throws(() => render('<% throw new Error("boom") %>'), { message: 'line 1: boom' });
   assert.throws(() => compileTemplate('<% if (x { %>', { html: false }), { message: "bad template syntax: Unexpected token '{'" });
+  // In an interpolation, the line is found.
+  assert.throws(() => compileTemplate('a\nb\n<%= it.alarm.name( %>', { html: false }), { message: /^line 3: bad template syntax: / });
+});
+
+test('unknown helpers are found without running the template, on every branch; helpers, globals, methods and own functions are fine', () => {
+  assert.deepEqual(unknownHelpers('<% if (it.alarm.severity === "critical") { %>\n<%= shout(it.alarm.name) %><% } %>'), [
+    'line 2: unknown helper shout(); the helpers are json, truncate, time, label, severityEmoji',
+  ]);
+  assert.deepEqual(unknownHelpers('<%= json(1) %><%= Math.max(1, 2) %><%= it.alarm.name.toUpperCase() %><%= "nope(" %><% const f = (a) => a; %><%= f(1) %><%= String(1) %><% function g() {} %><%= g() %>'), []);
+  const channel: ChannelTemplates = { parts: ['text'], firing: {}, resolved: {} };
+  assert.deepEqual(checkTemplates(channel, { text: '<% if (it.status === "resolved") { %><%= shout() %><% } %>' }, 'UTC'), [
+    ['text', 'line 1: unknown helper shout(); the helpers are json, truncate, time, label, severityEmoji'],
+  ]);
+  // The sample alarm has details (empty): a template reading them passes.
+  assert.deepEqual(checkTemplates(channel, { text: '<%= it.alarm.details.region ?? "-" %>' }, 'UTC'), []);
 });
 
 test('a renderer: the method\'s overrides over the channel\'s defaults, per status; parts without a template render nothing', () => {

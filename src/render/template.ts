@@ -122,7 +122,7 @@ export function compileTemplate(source: string, opts: { readonly html: boolean }
   try {
     fn = eta.compile(source);
   } catch (e) {
-    throw new TemplateError(cleanMessage(e));
+    throw new TemplateError(syntaxLine(eta, source) ?? cleanMessage(e));
   }
   return {
     render(vars, zone) {
@@ -144,6 +144,62 @@ function cleanMessage(e: unknown): string {
   // A JavaScript syntax error inside a tag: eta knows no line for it.
   if (lines[0] === 'Bad template syntax') return `bad template syntax: ${lines[1] ?? ''}`;
   return (lines[0] ?? msg).replace(/:$/, '');
+}
+
+type Tag = { t: string; val: string; lineNo?: number };
+
+/**
+ * A JavaScript syntax error inside a tag: eta knows no line for it, so each interpolation (`<%= %>`,
+ * `<%~ %>`) is compiled alone; the first that fails names the line. (A `<% %>` block may open what a later
+ * one closes: those are not checked alone.)
+ */
+function syntaxLine(eta: Eta, source: string): string | undefined {
+  let tags: Tag[];
+  try {
+    tags = eta.parse(source).filter((x): x is Tag => typeof x !== 'string');
+  } catch {
+    return undefined;
+  }
+  for (const tag of tags) {
+    if (tag.t !== 'i' && tag.t !== 'r') continue;
+    try {
+      new Function(`return (${tag.val}\n);`);
+    } catch (e) {
+      return `line ${tag.lineNo ?? '?'}: bad template syntax: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return undefined;
+}
+
+/** Names the template calls as functions: its helpers, JavaScript's globals, and what it declares itself. */
+const KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'catch', 'function', 'return', 'typeof', 'new', 'await', 'void', 'delete', 'in', 'of', 'do', 'else', 'throw', 'case']);
+
+/**
+ * Calls of names that are neither helpers, globals nor declared in the template: `line N: unknown helper
+ * foo`. Found without running the template, so a call on a branch the sample alarm does not take counts too.
+ */
+export function unknownHelpers(source: string): string[] {
+  let tags: Tag[];
+  try {
+    tags = engine(false).parse(source).filter((x): x is Tag => typeof x !== 'string');
+  } catch {
+    return [];
+  }
+  const code = tags.map((t) => t.val).join('\n');
+  const declared = new Set([...code.matchAll(/\b(?:function|const|let|var)\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!));
+  for (const m of code.matchAll(/\(\s*([A-Za-z_$][\w$]*)(?:\s*,\s*([A-Za-z_$][\w$]*))*\s*\)\s*=>/g)) for (const n of m.slice(1)) if (n) declared.add(n);
+  for (const m of code.matchAll(/\b([A-Za-z_$][\w$]*)\s*=>/g)) declared.add(m[1]!);
+  const problems: string[] = [];
+  for (const tag of tags) {
+    // Strings are left out: a name inside one is no call.
+    const val = tag.val.replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""');
+    for (const m of val.matchAll(/(^|[^.\w$])([A-Za-z_$][\w$]*)\s*\(/g)) {
+      const name = m[2]!;
+      if (KEYWORDS.has(name) || HELPER_NAMES.includes(name) || declared.has(name) || name in globalThis) continue;
+      problems.push(`line ${tag.lineNo ?? '?'}: unknown helper ${name}(); the helpers are ${HELPER_NAMES.join(', ')}`);
+    }
+  }
+  return problems;
 }
 
 /** The variables of one delivery. */
@@ -184,7 +240,7 @@ export function sampleAlarm(status: 'firing' | 'resolved'): Alarm {
   return {
     id: 'alm_sample', source: 'sample', name: 'SampleAlarm', severity: 'warning', status, summary: 'a sample alarm that checks the templates',
     description: 'Rendered once at startup.', labels: { host: 'db-1', team: 'sre' }, annotations: { runbook: 'https://runbooks.example/sample' },
-    occurredAt: Date.UTC(2026, 0, 1), receivedAt: Date.UTC(2026, 0, 1), dedupKey: 'sample',
+    occurredAt: Date.UTC(2026, 0, 1), receivedAt: Date.UTC(2026, 0, 1), dedupKey: 'sample', details: {},
   };
 }
 
@@ -200,6 +256,11 @@ export function checkTemplates(channel: ChannelTemplates, overrides: MessageTemp
     for (const status of ['firing', 'resolved'] as const) {
       const source = overrides[part] ?? channel[status][part];
       if (source === undefined) continue;
+      const unknown = unknownHelpers(source);
+      if (unknown.length > 0) {
+        problems.push([part, unknown[0]!]);
+        break;
+      }
       try {
         const out = compileTemplate(source, { html: (channel.html ?? []).includes(part) }).render(
           templateVars({ alarms: [sampleAlarm(status)], method: 'sample', attempt: 1, notificationId: 'ntf_sample' }),

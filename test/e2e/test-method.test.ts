@@ -66,7 +66,7 @@ test('check-config: a broken template fails with the method, the part and the li
     writeFileSync(file, 'methods:\n  chat:\n    type: slack\n    url: "https://hooks.slack.com/services/T0/B0/x"\n    template:\n      text: "ok\\n<%= nope(it.alarm.name) %>"\n');
     const r = await run(['check-config', '--config', file]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'tocsin: invalid configuration:\n  methods.chat.template.text: line 2: nope is not defined\n');
+    assert.equal(r.stderr, 'tocsin: invalid configuration:\n  methods.chat.template.text: line 2: unknown helper nope(); the helpers are json, truncate, time, label, severityEmoji\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
