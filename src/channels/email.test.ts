@@ -105,6 +105,7 @@ test('a firing: the exact message, through the transport for the configured serv
   assert.deepEqual(t.sent, [{
     from: 'Tocsin <alerts@example.com>',
     to: ['ops@example.com'],
+    cc: ['lead@example.com'],
     subject: '[FIRING] IncidentCreated (error): Job failed',
     text: EXPECTED_TEXT,
     html: EXPECTED_HTML,
@@ -114,7 +115,6 @@ test('a firing: the exact message, through the transport for the configured serv
       'Auto-Submitted': 'auto-generated',
       'X-Tocsin-Notification-Id': 'ntf_01HQ00000000000000000000',
       'X-Tocsin-Status': 'firing',
-      Cc: 'lead@example.com',
     },
   }]);
 });
@@ -136,8 +136,8 @@ test('a resolve: its own subject, text and green HTML, threaded under the firing
     'Auto-Submitted': 'auto-generated',
     'X-Tocsin-Notification-Id': 'ntf_01HQ00000000000000000000',
     'X-Tocsin-Status': 'resolved',
-    Cc: 'lead@example.com',
   });
+  assert.deepEqual(m.cc, ['lead@example.com']);
 });
 
 test('several alarms (grouping): counted in the subject, each in the body, each anchor referenced', async () => {
@@ -295,12 +295,32 @@ test('fields: addresses checked loosely; host, port and recipients validated', (
   assert.equal(parse({ password: 'inline' }), false, 'secrets are not fields');
 });
 
-test('buildEmailMessage: no Cc header without carbon copies; a sender without a usable domain', () => {
+test('buildEmailMessage: no carbon copies without cc; a sender without a usable domain', () => {
   const m = buildEmailMessage({ ...settings, from: 'alerts@localhost', cc: [] }, { title: ' a\n b ', text: 't' }, delivery());
   assert.equal(m.subject, 'a b');
-  assert.equal(m.headers!['Cc'], undefined);
+  assert.equal(m.cc, undefined);
   assert.equal(m.headers!['Message-ID'], '<ntf_01HQ00000000000000000000@localhost>');
   assert.equal('html' in m, false);
   const long = buildEmailMessage(settings, { title: 'x'.repeat(500), text: '' }, delivery());
   assert.equal(long.subject.length, 200);
+});
+
+test('settings: a password sent in plain text (require_tls false, not secure) is refused unless the server is this host', () => {
+  const problems = (f: Record<string, unknown>) => {
+    const out: string[] = [];
+    emailChannel.settings({ port: 25, secure: false, require_tls: false, cc: [], from: 'a@example.com', to: ['b@example.com'], username: 'u', ...f }, { password: new Secret('pw-123456') }, (field, msg) => out.push(`${field}: ${msg}`));
+    return out;
+  };
+  assert.deepEqual(problems({ host: 'smtp.example.com' }), ['require_tls: false would send the password unencrypted to a remote server: set require_tls: true (STARTTLS) or secure: true (TLS)']);
+  assert.deepEqual(problems({ host: '127.0.0.1' }), []);
+  assert.deepEqual(problems({ host: 'localhost' }), []);
+  assert.deepEqual(problems({ host: 'smtp.example.com', require_tls: true }), []);
+});
+
+test('carbon copies reach the transport as a list: a display name with a comma stays one address', async () => {
+  const { toNodemailerMessage } = await import('../runtime/mail.ts');
+  const m = buildEmailMessage({ ...settings, cc: ['"Doe, John" <j@example.com>', 'lead@example.com'] }, { title: 's', text: 't' }, delivery());
+  const out = toNodemailerMessage(m, new AbortController().signal);
+  assert.deepEqual(out.cc, ['"Doe, John" <j@example.com>', 'lead@example.com']);
+  assert.equal((out.headers as Record<string, string>)['Cc'], undefined);
 });

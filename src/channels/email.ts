@@ -155,7 +155,7 @@ const MAX_REFERENCES = 20;
 
 /**
  * Pure: the mail for one delivery. The subject is one line (whitespace collapsed, at most 200
- * characters); carbon copies travel as the `Cc` header (MailMessage has no field for them).
+ * characters).
  */
 export function buildEmailMessage(s: EmailSettings, rendered: RenderedEmail, d: Delivery): MailMessage {
   const domain = domainOf(s.from);
@@ -171,11 +171,11 @@ export function buildEmailMessage(s: EmailSettings, rendered: RenderedEmail, d: 
     'Auto-Submitted': 'auto-generated',
     'X-Tocsin-Notification-Id': d.notificationId,
     'X-Tocsin-Status': resolved ? 'resolved' : 'firing',
-    ...(s.cc.length > 0 && { Cc: s.cc.join(', ') }),
   };
   return {
     from: s.from,
     to: [...s.to],
+    ...(s.cc.length > 0 && { cc: [...s.cc] }),
     subject,
     text: rendered.text,
     ...(rendered.html && { html: rendered.html }),
@@ -275,7 +275,8 @@ export function createEmailChannel(method: string, s: EmailSettings, deps: Chann
         return { outcome: 'sent' };
       } catch (err) {
         const r = signal.aborted ? classifyAbort(signal.reason) : classifyMailError(err);
-        return r.outcome === 'sent' ? r : { ...r, error: redact(r.error, secrets) };
+        // The error may end in a cut-off excerpt: a secret cut there is redacted too.
+        return r.outcome === 'sent' ? r : { ...r, error: redact(r.error, secrets, { truncated: true }) };
       }
     },
   };
@@ -307,6 +308,11 @@ export const emailChannel = defineChannel({
     const password = s.password;
     if (username !== undefined && password === undefined) problem('password', 'set with username (or password_file): a login needs both');
     if (password !== undefined && username === undefined) problem('username', 'set with password: a login needs both');
+    // A password in plain text is for a relay on this host only.
+    const host = f.host.replace(/^\[(.*)\]$/, '$1');
+    if (password !== undefined && !f.secure && !f.require_tls && !/^(localhost|127(\.\d{1,3}){3}|::1)$/i.test(host)) {
+      problem('require_tls', 'false would send the password unencrypted to a remote server: set require_tls: true (STARTTLS) or secure: true (TLS)');
+    }
     const server: MailServer = {
       host: f.host.replace(/^\[(.*)\]$/, '$1'),
       port: f.port,

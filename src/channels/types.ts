@@ -34,6 +34,8 @@ export type HttpClient = (req: HttpRequest, signal: AbortSignal) => Promise<Http
 export interface MailMessage {
   readonly from: string;
   readonly to: readonly string[];
+  /** Carbon copies: in the Cc header and recipients of the envelope. */
+  readonly cc?: readonly string[];
   readonly subject: string;
   readonly text: string;
   readonly html?: string;

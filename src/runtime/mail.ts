@@ -10,8 +10,8 @@
  * - Failures reject with a MailError carrying `responseCode` (the SMTP reply code) and/or `code` (the
  *   network error code when there is one, ECONNREFUSED rather than nodemailer's ESOCKET, else
  *   nodemailer's own: EAUTH, ETIMEDOUT, ETLS, ...), with a one-line message quoting the server's reply.
- * - Carbon copies: MailMessage has no `cc`, so the mail channel writes them as a `Cc` header; it is sent
- *   as nodemailer's `cc`, so they are recipients of the envelope too.
+ * - Carbon copies (MailMessage.cc) are sent as nodemailer's `cc`: the Cc header and recipients of the
+ *   envelope, each address as given (a display name with a comma stays whole).
  */
 import type { MailMessage, MailServer, MailTransport } from '../channels/types.ts';
 import type { SendMailOptions, Transporter } from 'nodemailer';
@@ -79,28 +79,16 @@ export function toMailError(err: unknown): MailError {
   });
 }
 
-/** The carbon copies a message carries as its `Cc` header (any case), and the other headers. */
-function splitCc(headers: Readonly<Record<string, string>> = {}): { cc: string[]; rest: Record<string, string> } {
-  const rest: Record<string, string> = {};
-  const cc: string[] = [];
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() === 'cc') cc.push(...v.split(',').map((a) => a.trim()).filter((a) => a !== ''));
-    else rest[k] = v;
-  }
-  return { cc, rest };
-}
-
 /** The nodemailer message for a MailMessage (pure; exported for tests). */
 export function toNodemailerMessage(m: MailMessage, signal: AbortSignal): SendMailOptions {
-  const { cc, rest } = splitCc(m.headers);
   return {
     from: m.from,
     to: [...m.to],
-    ...(cc.length > 0 && { cc }),
+    ...(m.cc && m.cc.length > 0 && { cc: [...m.cc] }),
     subject: m.subject,
     text: m.text,
     ...(m.html !== undefined && { html: m.html }),
-    headers: rest,
+    headers: { ...m.headers },
     // Our messages never name files or URLs to attach; refuse them should one slip into a field.
     disableFileAccess: true,
     disableUrlAccess: true,
