@@ -288,6 +288,7 @@ export const pagerdutyChannel = defineChannel({
   defaults: { url: PAGERDUTY_URL, client: 'tocsin' },
   // Events API v2: about 120 events a minute per routing key (docs 05-Rate-Limits.md); bursts of 20.
   rateLimit: { perSecond: 2, burst: 20 },
+  opensIncidents: true,
   templates: PAGERDUTY_TEMPLATES,
   secrets: {
     routing_key: {

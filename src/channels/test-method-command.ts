@@ -6,10 +6,12 @@
  */
 import type { Config } from '../config/types.ts';
 import type { Alarm } from '../domain/alarm.ts';
-import type { Delivery, SendResult } from '../domain/notification.ts';
+import type { SendResult } from '../domain/notification.ts';
 import { systemClock } from '../lib/clock.ts';
-import { createChannel } from './registry.ts';
-import type { ChannelDeps } from './types.ts';
+import { channelDescriptor, createChannel } from './registry.ts';
+import type { ChannelDeps, HttpClient } from './types.ts';
+import { excerpt, urlSecrets } from './http.ts';
+import { redact, secretsIn } from '../lib/secret.ts';
 
 /** The test alarm: its name, summary and labels say what it is. */
 export function testAlarm(method: string, now: number, id: string): Alarm {
@@ -54,17 +56,34 @@ export async function testMethod(opts: TestMethodOptions): Promise<number> {
   }
   const now = (opts.deps.clock ?? systemClock).now();
   const id = opts.randomId();
-  const delivery: Delivery = { notificationId: `ntf_test_${id}`, attempt: 1, method: m.name, alarms: [testAlarm(m.name, now, id)], createdAt: now, remoteRefs: {} };
-  const controller = new AbortController();
-  const timeout = opts.timeoutMs ?? m.delivery.timeoutMs;
-  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeout / 1000} s`)), timeout);
-  try {
-    const r = await createChannel(m, opts.deps).send(delivery, controller.signal);
-    const line = `${m.name} (${m.type}): ${describeResult(r)}\n`;
+  // The provider's answer to print: the last HTTP response's body, redacted like any error text.
+  let answer = '';
+  const http: HttpClient = async (req, signal) => {
+    const res = await opts.deps.http(req, signal);
+    answer = excerpt(redact(String(res.bodyExcerpt ?? ''), [...secretsIn(m.settings), ...urlSecrets(req.url)], { truncated: true }));
+    return res;
+  };
+  const channel = createChannel(m, { ...opts.deps, http });
+  const alarm = testAlarm(m.name, now, id);
+  const send = async (a: Alarm, n: number): Promise<SendResult> => {
+    const controller = new AbortController();
+    const timeout = opts.timeoutMs ?? m.delivery.timeoutMs;
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeout / 1000} s`)), timeout);
+    try {
+      answer = '';
+      return await channel.send({ notificationId: `ntf_test_${id}_${n}`, attempt: 1, method: m.name, alarms: [a], createdAt: now, remoteRefs: {} }, controller.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const report = (r: SendResult, what: string): boolean => {
+    const line = `${m.name} (${m.type})${what}: ${describeResult(r)}${r.outcome === 'sent' && answer ? `: ${answer}` : ''}\n`;
     if (r.outcome === 'sent') opts.stdout(line);
     else opts.stderr(line);
-    return r.outcome === 'sent' ? 0 : 1;
-  } finally {
-    clearTimeout(timer);
-  }
+    return r.outcome === 'sent';
+  };
+  if (!report(await send(alarm, 1), '')) return 1;
+  // What the test opened (a PagerDuty incident) is closed again at once.
+  if (channelDescriptor(m.type)?.opensIncidents && !report(await send({ ...alarm, status: 'resolved' }, 2), ', resolving the test')) return 1;
+  return 0;
 }

@@ -118,6 +118,8 @@ export interface ChannelDescriptor<S = unknown> {
   readonly templates?: ChannelTemplates;
   /** The provider's documented rate limit, applied unless a method sets `rate_limit` (or `off`). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** A firing opens something only its resolve closes (a PagerDuty incident): `test-method` sends both. */
+  readonly opensIncidents?: boolean;
   /** `renderer`: the method's templates, compiled (renders nothing for a channel without templates). */
   create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }
@@ -135,6 +137,7 @@ export function defineChannel<F extends z.ZodObject, K extends string, S>(d: {
   settings(fields: z.output<F>, secrets: Readonly<Record<K, Secret | undefined>>, problem: Problem): S;
   readonly templates?: ChannelTemplates;
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  readonly opensIncidents?: boolean;
   create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }): ChannelDescriptor<S> {
   return d as unknown as ChannelDescriptor<S>;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './relay-process.ts';
 import { startWebhookSink } from './webhook-sink.ts';
+import { startFakePagerDuty } from '../support/fake-pagerduty.ts';
 
 const TSX = import.meta.resolve('tsx');
 const TOKEN = 'tm-secret-token-4d1c';
@@ -38,7 +39,8 @@ test('test-method: sent (exit 0) with the labelled test alarm; a 400 is printed 
     writeFileSync(file, `methods:\n  hook: { type: webhook, url: ${JSON.stringify(sink.url)}, bearer_token: ${TOKEN} }\n`);
     const ok = await run(['test-method', 'hook', '--config', file]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, 'hook (webhook): sent (HTTP 200)\n');
+    // The receiver's answer is printed after the status.
+    assert.match(ok.stdout, /^hook \(webhook\): sent \(HTTP 200\): \S.*\n$/);
     const got = sink.requests[0]!;
     assert.equal(got.envelope?.alarm?.labels?.tocsin_test, 'true');
     assert.equal(got.envelope?.alarm?.['name'], 'TocsinTestNotification');
@@ -68,6 +70,29 @@ test('check-config: a broken template fails with the method, the part and the li
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'tocsin: invalid configuration:\n  methods.chat.template.text: line 2: unknown helper nope(); the helpers are json, truncate, time, label, severityEmoji\n');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('test-method on a pagerduty method: the test incident is triggered, then resolved at once; the answers printed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-tm-'));
+  const pd = await startFakePagerDuty();
+  try {
+    const key = 'R0123456789ABCDEFGHIJKLMNOPQRSTU';
+    const file = join(dir, 'tocsin.yaml');
+    writeFileSync(file, `methods:\n  pager: { type: pagerduty, url: ${JSON.stringify(pd.url)}, routing_key: ${key} }\n`);
+    const r = await run(['test-method', 'pager', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^pager \(pagerduty\): sent \(HTTP 202\): \{"status":"success".*\}$/);
+    assert.match(lines[1]!, /^pager \(pagerduty\), resolving the test: sent \(HTTP 202\)/);
+    assert.equal(pd.incidents.length, 1);
+    assert.equal(pd.incidents[0]!.status, 'resolved', 'no test incident left open');
+    assert.deepEqual(pd.violations, []);
+    assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key));
+  } finally {
+    await pd.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
