@@ -71,6 +71,8 @@ export interface HarnessOptions {
   readonly start?: boolean;
   /** Deliver on a thread of its own (as the relay does), started by this; default: on the app's thread. */
   readonly deliveryThread?: AppDeps['deliveryThread'];
+  /** Mail transports for email methods (none by default). */
+  readonly mail?: AppDeps['mail'];
 }
 
 export interface PostResult {
@@ -132,6 +134,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       logger,
       writeLine: (line) => void lines.push(line),
       ...(opts.deliveryThread && { deliveryThread: opts.deliveryThread }),
+      ...(opts.mail && { mail: opts.mail }),
     });
   } catch (e) {
     await http.close();
