@@ -68,6 +68,7 @@ test('a zero-config serve loads neither the YAML parser nor the config schema; m
   const src = ours(urls);
   for (const m of ['src/config/parse.ts', 'src/config/schema.ts', 'src/config/load.ts']) assert.ok(!src.includes(m), m);
   assert.ok(!packages(urls).includes('yaml'), 'yaml');
+  assert.ok(!packages(urls).includes('nodemailer'), 'nodemailer (loaded by the first mail only)');
   assert.ok(src.includes('src/app.ts'), 'the app is loaded (after listening)');
   assert.ok(!urls.some((u) => /prom-client\/(index\.js|lib\/(pushgateway|cluster)\.js)$/.test(u)), 'prom-client index, Pushgateway or cluster loaded');
 });
