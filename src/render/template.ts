@@ -229,8 +229,9 @@ export function createRenderer(channel: ChannelTemplates, overrides: MessageTemp
   return {
     parts: channel.parts,
     render(part, d) {
-      const vars = templateVars(d);
-      return compiled.get(`${vars.status}:${part}`)?.render(vars, zone);
+      // Most deliveries have no template for the part (a webhook's envelope): then nothing is built.
+      const t = compiled.get(`${d.alarms[0]!.status}:${part}`);
+      return t?.render(templateVars(d), zone);
     },
   };
 }
