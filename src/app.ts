@@ -44,6 +44,13 @@ import { clockWatchService, countClockJumps } from './app/clock-watch.ts';
 import { onSteadyTime } from './outbox/delivery.ts';
 import { rebaseOutbox } from './outbox/rebase.ts';
 import { VERSION } from './version.ts';
+import { Lifecycle } from './ingest/lifecycle.ts';
+import { SilenceBook } from './ingest/silences.ts';
+import { lifecycleTimer } from './app/lifecycle-timer.ts';
+import { silenceService } from './app/silences.ts';
+import { carriesSeveral } from './channels/registry.ts';
+import { createAdminAuthenticator } from './http/admin-auth.ts';
+import { ulid } from './lib/ids.ts';
 
 export interface AppDeps {
   /** Opens (creating if needed) the SQLite database file with the runtime's driver. */
@@ -226,12 +233,43 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     // `kafka` is wired below (it needs the acceptor, which needs the canaries); runs start after both.
     ...(config.kafka && { viaKafka: (m, signal) => (kafka ? kafka.injectCanary(m, signal) : Promise.reject(new Error('no Kafka consumer'))) }),
   });
+  const ids = idGenerator(() => clock.now(), deps.randomBytes);
+  // The silences (loaded once; the admin API changes them) and the state of every alarm.
+  const silences = new SilenceBook();
+  for (const bad of silences.load(store.states.silencesEndingAfter(clock.now()))) {
+    logger.error({ silence: bad.id }, 'a stored silence has a match that no longer parses; it is ignored');
+  }
+  const lifecycle = new Lifecycle({
+    states: store.states,
+    enqueue: store.enqueue,
+    ids,
+    routes: () => live.routes(),
+    policy: {
+      methodRepeatMs: (m) => live.config.methods[m]?.repeatIntervalMs,
+      canGroup: (m) => {
+        const method = live.config.methods[m];
+        return method !== undefined && carriesSeveral(method);
+      },
+    },
+    silences: () => silences.list,
+    notifyUnknownResolved: () => live.config.lifecycle.notifyUnknownResolved,
+  });
+  // Notifications the lifecycle made outside a request (repeats, expiries, groups, silence ends).
+  const enqueued = (n: number) => {
+    store.noteArrived(n);
+    dispatcher.nudge();
+  };
+  const timer = lifecycleTimer({ lifecycle, silences, nextWake: () => store.states.nextWake(), committer, clock, scheduler, logger, enqueued });
+  const silenceApi = silenceService({
+    states: store.states, lifecycle, book: silences, committer, clock, enqueued,
+    newId: () => 'sil_' + ulid(clock.now(), deps.randomBytes),
+  });
   const accept = createAcceptor({
     store,
     committer,
-    routes: () => live.routes(),
+    lifecycle,
     clock,
-    ids: idGenerator(() => clock.now(), deps.randomBytes),
+    ids,
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     maxPending: config.ingest.maxPending,
     observer: metrics.ingest,
@@ -322,6 +360,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
       },
       ready: () => (ingesting ? undefined : 'stopped'),
     },
+    // Commits through ingest's committer: starts after it, stops before it.
+    timer,
     // Needs ingest (its batches are accepted there): stops before it, finishing and committing its batch.
     ...(kafka ? [kafka.service] : []),
     // Last: it needs ingest and delivery running, and stops first.
@@ -339,9 +379,18 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     return health.check();
   });
 
+  const authenticate = createAuthenticator(() => live.sources(), canaries?.token);
   const http = createHttpApp({
     accept,
-    authenticate: createAuthenticator(() => live.sources(), canaries?.token),
+    authenticate,
+    authenticateAdmin: createAdminAuthenticator(
+      () => live.config.admin.tokens,
+      (h) => {
+        const r = authenticate(h);
+        return r.ok && r.source !== undefined && r.internal !== true;
+      },
+    ),
+    silences: silenceApi,
     maxBodyBytes: config.ingest.maxBodyBytes,
     maxBatch: config.ingest.maxBatch,
     formatOptions: config.ingest.formats,

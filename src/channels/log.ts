@@ -29,5 +29,6 @@ export const logChannel = defineChannel({
   defaults: {},
   secrets: {},
   settings: () => ({}),
+  carriesSeveral: () => true,
   create: (method, _settings, deps) => createLogChannel(method, deps),
 });

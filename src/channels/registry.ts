@@ -36,6 +36,11 @@ export function createChannel(
   return guardChannel(d.create(method.name, method.settings, deps, renderer), secretsIn(method.settings));
 }
 
+/** Can a method carry several alarms in one notification (grouping)? */
+export function carriesSeveral(method: { readonly type: string; readonly settings: unknown }): boolean {
+  return channelDescriptor(method.type)?.carriesSeveral?.(method.settings) ?? false;
+}
+
 const NO_TEMPLATES: ChannelTemplates = { parts: [], firing: {}, resolved: {} };
 
 /** The channel, with its failures' texts redacted against `secrets` and a throw turned into a retry. */

@@ -120,6 +120,11 @@ export interface ChannelDescriptor<S = unknown> {
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** A firing opens something only its resolve closes (a PagerDuty incident): `test-method` sends both. */
   readonly opensIncidents?: boolean;
+  /**
+   * Whether a method of this channel can carry several alarms in one notification (routes[].group_by
+   * gathers them only for such methods; the others get one notification per alarm).
+   */
+  carriesSeveral?(settings: S): boolean;
   /** `renderer`: the method's templates, compiled (renders nothing for a channel without templates). */
   create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }
@@ -138,6 +143,7 @@ export function defineChannel<F extends z.ZodObject, K extends string, S>(d: {
   readonly templates?: ChannelTemplates;
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   readonly opensIncidents?: boolean;
+  carriesSeveral?(settings: S): boolean;
   create(method: string, settings: S, deps: ChannelDeps, renderer: Renderer): Channel;
 }): ChannelDescriptor<S> {
   return d as unknown as ChannelDescriptor<S>;

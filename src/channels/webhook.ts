@@ -176,5 +176,7 @@ export const webhookChannel = defineChannel({
       ...(s.signing_secret && { signingSecret: s.signing_secret }),
     };
   },
+  // The envelope carries `alarms: [...]`; monasca's body has room for one alarm.
+  carriesSeveral: (settings) => settings.body === 'tocsin',
   create: (method, settings, deps, renderer) => createWebhookChannel(method, settings, deps, USER_AGENT, renderer),
 });

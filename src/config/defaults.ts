@@ -34,6 +34,8 @@ const DEFAULT_CONFIG: Config = deepFreeze({
   database: { synchronous: 'FULL', retentionMs: 604_800_000 },
   delivery: { ...RETRY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
   canaries: [],
+  lifecycle: { notifyUnknownResolved: false },
+  admin: { tokens: [] },
 });
 
 /** The configuration of an empty document. */

@@ -96,6 +96,8 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     database: { synchronous: 'FULL', retentionMs: 604_800_000 },
     delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
     canaries: [],
+    lifecycle: { notifyUnknownResolved: false },
+    admin: { tokens: [] },
   };
   assert.deepEqual(defaultConfig(), expected);
   for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\ncanaries:\n', 'canaries: {}']) {

@@ -234,6 +234,8 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     database: { synchronous: raw.database.synchronous, retentionMs: raw.database.retention },
     delivery,
     canaries: buildCanaries(raw, methods, secrets, issues),
+    lifecycle: { notifyUnknownResolved: raw.lifecycle.notify_unknown_resolved },
+    admin: { tokens: buildAdminTokens(raw, sources, path, secrets, issues) },
     ...(raw.kafka && { kafka: buildKafka(raw.kafka, kafkaContext(path, secrets, issues)) }),
   };
 }
@@ -313,7 +315,8 @@ function buildMethod(name: string, m: RawMethod, global: DeliverySettings, secre
     ...rateLimitOf(m, channel.rateLimit, path, issues),
   };
   if (m.backoff_base !== undefined || m.backoff_cap !== undefined) checkBackoff(path, delivery, issues);
-  return { name, type: m.type, settings, delivery };
+  const repeat = typeof m.repeat_interval === 'number' ? { repeatIntervalMs: m.repeat_interval } : {};
+  return { name, type: m.type, settings, delivery, ...repeat };
 }
 
 /**
@@ -400,8 +403,37 @@ function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issu
     checkMethodList(['routes', i, 'methods'], r.methods, methods, issues);
     const { labels, ...fields } = r.match;
     const match: RouteConfig['match'] = { ...withoutUndefined(fields), labels };
-    return { match, methods: r.methods, continue: r.continue };
+    const at = ['routes', i];
+    if (r.group_by === undefined) {
+      for (const k of ['group_wait', 'group_interval'] as const) if (r[k] !== undefined) issues.add([...at, k], 'is used with group_by only');
+    }
+    return {
+      match,
+      methods: r.methods,
+      continue: r.continue,
+      ...(r.repeat_interval !== undefined && { repeatIntervalMs: r.repeat_interval }),
+      ...(r.min_state_interval !== undefined && { minStateIntervalMs: r.min_state_interval }),
+      // Alertmanager's defaults: 30s to gather a new group, 5m between two notifications of one group.
+      ...(r.group_by !== undefined && { group: { by: r.group_by, waitMs: r.group_wait ?? 30_000, intervalMs: r.group_interval ?? 300_000 } }),
+    };
   });
+}
+
+/** admin.tokens and admin.tokens_file (one token per line): none may be a source's token. */
+function buildAdminTokens(raw: RawConfig, sources: readonly SourceConfig[], path: ResolvePath, secrets: Secrets, issues: Issues): Secret[] {
+  const written = [...(raw.admin.tokens ?? [])];
+  if (raw.admin.tokens_file !== undefined) {
+    try {
+      written.push(...secrets.readText(path(raw.admin.tokens_file)).split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+    } catch (e) {
+      issues.add(['admin', 'tokens_file'], `cannot read ${path(raw.admin.tokens_file)}: ${describeReadError(e)}`);
+    }
+  }
+  const sourceTokens = new Set(sources.map((s) => s.token.reveal()));
+  written.forEach((t, i) => {
+    if (sourceTokens.has(t)) issues.add(['admin', 'tokens', i], 'is also a source token; admin tokens must differ from every source token');
+  });
+  return [...new Set(written)].map((t) => new Secret(t));
 }
 
 function buildCanaries(raw: RawConfig, methods: Record<string, MethodConfig>, secrets: Secrets, issues: Issues): CanaryConfig[] {

@@ -135,7 +135,10 @@ const channelMethods = CHANNELS.map((d) => {
   const secretKeys = Object.fromEntries(
     Object.keys(d.secrets).flatMap((k) => [[k, z.string().optional()], [`${k}_file`, z.string().optional()]]),
   );
-  return z.strictObject({ type: z.literal(d.type), ...fields, ...secretKeys, ...deliveryOverrides, template: section(template.optional()) });
+  return z.strictObject({
+    type: z.literal(d.type), ...fields, ...secretKeys, ...deliveryOverrides, template: section(template.optional()),
+    repeat_interval: duration({ timer: true, atLeast: [1000, '1s'] }).optional(),
+  });
 });
 const METHOD_TYPES = CHANNELS.map((d) => d.type);
 
@@ -148,18 +151,24 @@ const method = z.discriminatedUnion('type', channelMethods as unknown as [z.ZodO
   },
 });
 
+/** The object of routes[].match (and of a silence's match): each field a matcher, labels by name. */
+export const matchSchema = z.strictObject({
+  source: matcher.optional(),
+  name: matcher.optional(),
+  severity: matcher.optional(),
+  status: matcher.optional(),
+  labels: section(z.record(z.string(), matcher).prefault({})),
+});
+
 const route = z.strictObject({
-  match: section(
-    z.strictObject({
-      source: matcher.optional(),
-      name: matcher.optional(),
-      severity: matcher.optional(),
-      status: matcher.optional(),
-      labels: section(z.record(z.string(), matcher).prefault({})),
-    }).prefault({}),
-  ),
+  match: section(matchSchema.prefault({})),
   methods: z.array(z.string()).min(1, { error: 'must list at least one method' }),
   continue: z.boolean().prefault(false),
+  repeat_interval: duration({ timer: true, atLeast: [1000, '1s'] }).optional(),
+  min_state_interval: duration({ timer: true }).optional(),
+  group_by: z.array(z.string().min(1, { error: 'must not be an empty label name' })).min(1, { error: 'must list at least one label' }).optional(),
+  group_wait: duration({ timer: true }).optional(),
+  group_interval: duration({ timer: true }).optional(),
 });
 
 /** Labels set on an alarm: names and values are strings (`labels:` written empty means none). */
@@ -242,6 +251,19 @@ export const rawConfigSchema = z.strictObject({
     }).prefault({}),
   ),
   kafka: section(kafkaSchema.optional()),
+  lifecycle: section(
+    z.strictObject({
+      /** Notify the first resolved of an alarm never seen firing (default: recorded only). */
+      notify_unknown_resolved: z.boolean({ error: 'must be true or false' }).prefault(false),
+    }).prefault({}),
+  ),
+  /** The admin API's credentials (silences), separate from the sources'. */
+  admin: section(
+    z.strictObject({
+      tokens: z.array(nonEmpty).optional(),
+      tokens_file: nonEmpty.optional(),
+    }).prefault({}),
+  ),
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;

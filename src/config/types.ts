@@ -37,6 +37,8 @@ export interface MethodConfig {
   readonly template?: Readonly<Partial<Record<'title' | 'text' | 'html' | 'body', string>>>;
   /** The time zone of the `time` helper (config templates.timezone). */
   readonly timezone?: string;
+  /** Remind every so often while an alarm fires (a route's repeat_interval overrides it). */
+  readonly repeatIntervalMs?: number;
 }
 
 /** A label/field matcher: exact value, "~regex" (anchored), "!value" (not equal), "!~regex" (no match). */
@@ -55,6 +57,12 @@ export interface RouteConfig {
   };
   readonly methods: readonly string[];
   readonly continue: boolean;
+  /** Remind every so often while an alarm fires (overrides the methods' repeat_interval). */
+  readonly repeatIntervalMs?: number;
+  /** Flap damping: at least this long between two state-change notifications of one alarm per method. */
+  readonly minStateIntervalMs?: number;
+  /** Grouping: alarms with equal values of these labels, arriving within the window, go as one notification. */
+  readonly group?: { readonly by: readonly string[]; readonly waitMs: number; readonly intervalMs: number };
 }
 
 /** A heartbeat canary (issue #10): a synthetic alarm injected every interval and followed through delivery. */
@@ -149,4 +157,10 @@ export interface Config {
   readonly canaries: readonly CanaryConfig[];
   /** The Kafka consumer; absent: none (no Kafka code is loaded). */
   readonly kafka?: KafkaConfig;
+  readonly lifecycle: {
+    /** Notify the first resolved of an alarm never seen (default false: recorded only). */
+    readonly notifyUnknownResolved: boolean;
+  };
+  /** The admin API (silences): its bearer tokens; none: the admin API answers 403 to everyone. */
+  readonly admin: { readonly tokens: readonly Secret[] };
 }

@@ -155,7 +155,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     let result: SendResult;
     try {
       result = await channel.send(
-        { notificationId: n.id, attempt: n.attempt, method: n.method, alarms: n.alarms, createdAt: n.createdAt, remoteRefs: refs },
+        { notificationId: n.id, attempt: n.attempt, method: n.method, alarms: n.alarms, createdAt: n.createdAt, remoteRefs: refs, ...(n.repeat > 0 && { repeat: n.repeat }) },
         controller.signal,
       );
     } catch (e) {

@@ -28,6 +28,8 @@ export interface AlarmInput {
   /** Epoch milliseconds; undefined means "when tocsin received it". */
   readonly occurredAt?: number;
   readonly dedupKey: string;
+  /** Epoch ms when a firing alarm resolves by itself unless a later occurrence refreshes it; undefined: never. */
+  readonly endsAt?: number;
   /** Source-specific structured detail (for Zeebe: the incident record with keys as decimal strings). */
   readonly details?: { readonly [key: string]: JsonValue };
 }
@@ -53,6 +55,7 @@ export interface AlarmJson {
   occurred_at: string;
   received_at: string;
   dedup_key: string;
+  ends_at?: string;
   details?: { [key: string]: JsonValue };
 }
 
@@ -71,6 +74,7 @@ export function alarmToJson(a: Alarm): AlarmJson {
     received_at: new Date(a.receivedAt).toISOString(),
     dedup_key: a.dedupKey,
   };
+  if (a.endsAt !== undefined) out.ends_at = new Date(a.endsAt).toISOString();
   if (a.details !== undefined) out.details = a.details as { [key: string]: JsonValue };
   return out;
 }

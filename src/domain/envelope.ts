@@ -15,12 +15,15 @@ interface EnvelopeBase {
   notification_id: string;
   attempt: number;
   method: string;
+  /** Present on reminders only: the n-th repeat of a still-firing alarm (repeat_interval). */
+  repeat?: number;
 }
 
 export type Envelope = EnvelopeBase & ({ alarm: AlarmJson } | { alarms: AlarmJson[] });
 
 export function toEnvelope(d: Delivery): Envelope {
   const base: EnvelopeBase = { version: ENVELOPE_VERSION, notification_id: d.notificationId, attempt: d.attempt, method: d.method };
+  if (d.repeat) base.repeat = d.repeat;
   if (d.alarms.length === 1) return { ...base, alarm: alarmToJson(d.alarms[0]!) };
   return { ...base, alarms: d.alarms.map(alarmToJson) };
 }

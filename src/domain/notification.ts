@@ -18,6 +18,8 @@ export interface Delivery {
   readonly alarms: readonly Alarm[];
   /** Epoch ms when the notification was enqueued. */
   readonly createdAt: number;
+  /** 0 or absent: a state change; n: the n-th reminder that the alarm still fires (repeat_interval). */
+  readonly repeat?: number;
   /**
    * Remote references stored for this method, by dedup key (a PagerDuty dedup_key, a Jira issue key, a
    * Slack message ts), so a resolve can address what the firing created. Loaded only for channels that

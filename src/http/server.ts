@@ -1,6 +1,7 @@
 /**
  * @module http/server
- * The HTTP surface as a Web-standard Hono app: ingest, health, readiness, metrics, alarm lookup.
+ * The HTTP surface as a Web-standard Hono app: ingest, health, readiness, metrics, alarm lookup and
+ * states, silences (the admin API).
  * No sockets here; src/runtime serves `app.fetch`.
  */
 import { Hono } from 'hono';
@@ -13,8 +14,10 @@ import type { AuthResult } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import { ingestRoutes, type IngestRouteDeps } from './ingest-routes.ts';
 import type { Metrics } from './metrics.ts';
+import { alarmListRoutes } from './alarm-list-routes.ts';
+import { silenceRoutes, type SilenceRouteDeps } from './silence-routes.ts';
 
-export interface HttpDeps extends IngestRouteDeps {
+export interface HttpDeps extends IngestRouteDeps, SilenceRouteDeps {
   readonly store: OutboxStore;
   readonly metrics: Metrics;
   readonly authenticate: (authorization: string | undefined) => AuthResult;
@@ -38,6 +41,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
     c.header('Content-Type', deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });
+
+  app.route('/', alarmListRoutes({ states: deps.store.states, authenticate: deps.authenticate }));
+  app.route('/', silenceRoutes(deps));
 
   app.get('/v1/alarms/:id', (c) => {
     const auth = deps.authenticate(c.req.header('authorization'));

@@ -1,15 +1,15 @@
 /**
  * @module ingest/accept
- * The transport-free heart of ingest: dedup (idempotency) → route → enqueue, all in one group-committed
- * transaction. It resolves only after the alarm and its notifications are committed.
+ * The transport-free heart of ingest: dedup (idempotency) → route → lifecycle (state per alarm: a change
+ * notifies, a repeat does not) → enqueue, all in one group-committed transaction. It resolves only after
+ * the alarm, its state and its notifications are committed.
  */
 import type { Alarm } from '../domain/alarm.ts';
-import type { RouteConfig } from '../config/types.ts';
 import type { IdGenerator } from '../lib/ids.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { OutboxStore } from '../outbox/store.ts';
 import type { GroupCommitter } from '../outbox/group-commit.ts';
-import { routeAlarm } from '../routing/route.ts';
+import { alarmOrderKey, type Lifecycle } from './lifecycle.ts';
 import type { ParsedAlarm, SkipReason } from './types.ts';
 
 export interface AcceptRequest {
@@ -53,8 +53,8 @@ export class BackpressureError extends Error {
 export interface AcceptorDeps {
   readonly store: OutboxStore;
   readonly committer: GroupCommitter;
-  /** The routes now (read per request: a config reload swaps them). */
-  readonly routes: () => readonly RouteConfig[];
+  /** State per alarm: what each occurrence notifies (it reads the routes now: a config reload swaps them). */
+  readonly lifecycle: Lifecycle;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly idempotencyTtlMs: number;
@@ -94,8 +94,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
 
     // Re-runnable (the group committer may run it again alone if a neighbour fails): all state is local.
     const work = (): Enqueued => {
-      // Read at commit time: an alarm is never routed to a method that a reload removed before it.
-      const routes = deps.routes();
+      // Routes are read at commit time: an alarm is never routed to a method that a reload removed before it.
       const fresh: { alarm: Alarm; notifications: number }[] = [];
       const unroutedAlarms: Alarm[] = [];
       const quiet = new Map<SkipReason, number>();
@@ -120,16 +119,28 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           continue;
         }
         const alarm: Alarm = { ...item.alarm, id: ids.alarm(), occurredAt: item.alarm.occurredAt ?? receivedAt, receivedAt };
-        const methods = item.quiet ? [] : req.internal || item.internal ? [...(deps.internalMethods?.(alarm) ?? [])] : routeAlarm(alarm, routes);
-        store.enqueue.insertAlarm(alarm, methods.length);
-        const nids = methods.map((method) => {
-          const id = ids.notification();
-          store.enqueue.insertNotification({ id, alarmIds: [alarm.id], method, createdAt: receivedAt });
-          return id;
-        });
+        let nids: string[];
+        let routedTo: number;
+        if (req.internal || item.internal) {
+          // The relay's own alarms (the canary) go where it says, every time: no routes, no state.
+          const methods = item.quiet ? [] : [...(deps.internalMethods?.(alarm) ?? [])];
+          routedTo = methods.length;
+          store.enqueue.insertAlarm(alarm, routedTo);
+          const orderKey = alarmOrderKey(alarm.source, alarm.dedupKey);
+          nids = methods.map((method) => {
+            const id = ids.notification();
+            store.enqueue.insertNotification({ id, alarmIds: [alarm.id], method, createdAt: receivedAt, orderKey });
+            return id;
+          });
+        } else {
+          const policies = deps.lifecycle.policies(alarm);
+          routedTo = policies.length;
+          store.enqueue.insertAlarm(alarm, routedTo);
+          nids = deps.lifecycle.occurrence(alarm, policies, item.quiet !== undefined, receivedAt);
+        }
         if (naturalKey) store.enqueue.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
         if (item.quiet) quiet.set(item.quiet, (quiet.get(item.quiet) ?? 0) + 1);
-        else if (methods.length === 0) {
+        else if (routedTo === 0) {
           unrouted.push(alarm.id);
           unroutedAlarms.push(alarm);
         }

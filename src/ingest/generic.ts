@@ -42,6 +42,7 @@ const alarmSchema = z.strictObject(
     labels: labelMap.optional(),
     annotations: labelMap.optional(),
     occurred_at: occurredAt.optional(),
+    ends_at: occurredAt.optional(),
     dedup_key: z.string().min(1, 'must not be empty').max(512).optional(),
   },
   { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be an alarm object') },
@@ -79,6 +80,10 @@ function toAlarm(raw: unknown, prefix: string, opts: GenericContext): ParsedAlar
   if (occurred !== undefined && !Number.isFinite(occurred)) {
     throw new IngestError(fieldPath(prefix, ['occurred_at']), 'is not a valid time');
   }
+  const ends = typeof v.ends_at === 'string' ? Date.parse(v.ends_at) : v.ends_at;
+  if (ends !== undefined && !Number.isFinite(ends)) {
+    throw new IngestError(fieldPath(prefix, ['ends_at']), 'is not a valid time');
+  }
   const status = v.status ?? 'firing';
   const dedupKey = v.dedup_key ?? defaultDedupKey(source, v.name, labels, opts.hash);
   const alarm: AlarmInput = {
@@ -92,6 +97,7 @@ function toAlarm(raw: unknown, prefix: string, opts: GenericContext): ParsedAlar
     ...(v.summary !== undefined ? { summary: v.summary } : {}),
     ...(v.description !== undefined ? { description: v.description } : {}),
     ...(occurred !== undefined ? { occurredAt: occurred } : {}),
+    ...(ends !== undefined ? { endsAt: ends } : {}),
   };
   // Without occurred_at every POST is a new occurrence; with it, a resend of the same occurrence is a repeat.
   return occurred === undefined ? { alarm } : { alarm, naturalKey: `g:${dedupKey}:${status}:${occurred}` };

@@ -22,8 +22,10 @@ export interface Claimed {
   /** Attempts including this one. */
   readonly attempt: number;
   readonly createdAt: number;
-  /** The alarms the notification carries (one today). */
+  /** The alarms the notification carries, in order. */
   readonly alarms: readonly Alarm[];
+  /** The n-th reminder; 0: a state change. */
+  readonly repeat: number;
 }
 
 export interface AttemptRecord {
@@ -81,12 +83,17 @@ export function changed(result: unknown): number {
 function prepare({ db, raw }: Connection) {
   const ph = sql.placeholder;
   return {
-    // The literal state = 'pending' lets SQLite use the partial index notifications_due.
+    // The literal state = 'pending' lets SQLite use the partial index notifications_due, and
+    // state != 'dead' notifications_order. A notification with an order key waits while an earlier one of
+    // the same (method, key) is pending or in flight (a resolved never overtakes its firing); the others
+    // of the method go on. The subquery runs before the update: of one key only the first is taken.
     claim: raw.prepare(
       `UPDATE notifications SET state = 'inflight', lease_until = ?, attempts = attempts + 1
-       WHERE id IN (SELECT id FROM notifications WHERE state = 'pending' AND method = ? AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at LIMIT ?)
-       RETURNING id, alarm_id, alarm_count, attempts, created_at`,
+       WHERE id IN (SELECT n.id FROM notifications n WHERE n.state = 'pending' AND n.method = ? AND n.next_attempt_at <= ?
+                      AND (n.order_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM notifications p WHERE p.method = ? AND p.order_key = n.order_key AND p.state != 'dead' AND p.rowid < n.rowid))
+                    ORDER BY n.next_attempt_at LIMIT ?)
+       RETURNING id, alarm_id, alarm_count, attempts, created_at, repeat`,
     ),
     loadMembers: db
       .select()
@@ -168,8 +175,8 @@ export class DeliveryLedger {
   }
 
   #claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
-    const rows = this.#q.claim.values(leaseUntil, method, now, limit).map((v) => ({
-      id: v[0] as string, alarmId: v[1] as string, alarmCount: Number(v[2]), attempts: Number(v[3]), createdAt: Number(v[4]),
+    const rows = this.#q.claim.values(leaseUntil, method, now, method, limit).map((v) => ({
+      id: v[0] as string, alarmId: v[1] as string, alarmCount: Number(v[2]), attempts: Number(v[3]), createdAt: Number(v[4]), repeat: Number(v[5] ?? 0),
     }));
     if (rows.length === 0) return [];
     // RETURNING gives no order: keep the claim's (oldest due first).
@@ -207,7 +214,7 @@ export class DeliveryLedger {
       const ids = idsOf.get(r.id)!;
       const list = ids.map((id) => found.get(id));
       if (ids.length === r.alarmCount && list.every((a) => a !== undefined)) {
-        out.push({ id: r.id, method, attempt: r.attempts, createdAt: r.createdAt, alarms: list as Alarm[] });
+        out.push({ id: r.id, method, attempt: r.attempts, createdAt: r.createdAt, alarms: list as Alarm[], repeat: r.repeat });
         continue;
       }
       const lost = ids.filter((_, j) => list[j] === undefined);

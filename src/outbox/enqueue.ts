@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
 import type { Connection, RawDb } from './db.ts';
 import { notificationAlarms } from './schema.ts';
-import { ALARM_COLUMNS, alarmToValues } from './rows.ts';
+import { ALARM_COLUMNS, ALARM_PLACEHOLDERS, alarmToValues } from './rows.ts';
 import { withLock, type WriteLock } from './write-lock.ts';
 
 export interface NewNotification {
@@ -17,6 +17,10 @@ export interface NewNotification {
   readonly alarmIds: readonly string[];
   readonly method: string;
   readonly createdAt: number;
+  /** Delivered after every earlier notification of the same (method, order key): see schema. */
+  readonly orderKey?: string;
+  /** The n-th reminder (repeat_interval); 0 or absent: a state change. */
+  readonly repeat?: number;
 }
 
 export interface IdempotencyRecord {
@@ -28,10 +32,10 @@ export interface IdempotencyRecord {
 export function prepareEnqueue({ db, raw }: Connection) {
   const ph = sql.placeholder;
   return {
-    insertAlarm: raw.prepare(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertAlarm: raw.prepare(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES (${ALARM_PLACEHOLDERS})`),
     insertNotification: raw.prepare(
-      `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at)
-       VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`,
+      `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at, order_key, repeat)
+       VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
     ),
     insertMember: db
       .insert(notificationAlarms)
@@ -70,7 +74,7 @@ export class Enqueuer {
   insertNotification(n: NewNotification): void {
     const first = n.alarmIds[0];
     if (first === undefined) throw new Error(`notification ${n.id} carries no alarm`);
-    this.#q.insertNotification.run(n.id, first, n.alarmIds.length, n.method, n.createdAt, n.createdAt);
+    this.#q.insertNotification.run(n.id, first, n.alarmIds.length, n.method, n.createdAt, n.createdAt, n.orderKey ?? null, n.repeat ?? 0);
     if (n.alarmIds.length > 1) {
       n.alarmIds.forEach((alarmId, position) => this.#q.insertMember.run({ notificationId: n.id, position, alarmId }));
     }

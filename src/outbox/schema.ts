@@ -22,8 +22,10 @@ export const alarms = sqliteTable(
     occurredAt: integer('occurred_at').notNull(),
     receivedAt: integer('received_at').notNull(),
     dedupKey: text('dedup_key').notNull(),
-    /** Number of notifications created for it; 0 = unrouted. */
+    /** Number of methods its routes gave it; 0 = unrouted. */
     routedTo: integer('routed_to').notNull(),
+    /** When a firing alarm resolves by itself unless refreshed (`ends_at`); null: never. */
+    endsAt: integer('ends_at'),
   },
   // Only what prune needs: every index costs each insert (the dedup key's had no reader).
   (t) => [index('alarms_received_at').on(t.receivedAt)],
@@ -48,8 +50,17 @@ export const notifications = sqliteTable(
     lastError: text('last_error'),
     deadReason: text('dead_reason'),
     deadAt: integer('dead_at'),
+    /**
+     * Notifications of one (method, order key) are delivered one after the other, in insertion (rowid)
+     * order: a resolved never overtakes its firing. The key is the alarm's source and dedup key, or its
+     * group's; null: no order.
+     */
+    orderKey: text('order_key'),
+    /** 0: a state change; n: the n-th repeat of a still-firing alarm (repeat_interval). */
+    repeat: integer('repeat').notNull().default(0),
   },
   (t) => [
+    index('notifications_order').on(t.method, t.orderKey).where(sql`state != 'dead'`),
     index('notifications_due').on(t.method, t.nextAttemptAt).where(sql`state = 'pending'`),
     index('notifications_lease').on(t.leaseUntil).where(sql`state = 'inflight'`),
     index('notifications_alarm').on(t.alarmId),
@@ -160,4 +171,76 @@ export const canaryRuns = sqliteTable(
   ],
 );
 
-export const schema = { alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns };
+/**
+ * The lifecycle state of each alarm, per (source, dedup key) (issue #13): its status and since when,
+ * the occurrences seen, its latest occurrence (`alarm_id`), the silence muting it, and per method the
+ * status last notified and the repeat schedule (`methods`, JSON: see lifecycle/state). `wake_at`: the
+ * next time the lifecycle timer has work for it (expiry, repeat, the end of a flap-damping hold).
+ */
+export const alarmStates = sqliteTable(
+  'alarm_states',
+  {
+    source: text('source').notNull(),
+    dedupKey: text('dedup_key').notNull(),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    since: integer('since').notNull(),
+    lastSeen: integer('last_seen').notNull(),
+    count: integer('count').notNull(),
+    alarmId: text('alarm_id').notNull(),
+    endsAt: integer('ends_at'),
+    silencedBy: text('silenced_by'),
+    methods: text('methods').notNull().default('{}'),
+    wakeAt: integer('wake_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.source, t.dedupKey] }),
+    index('alarm_states_wake').on(t.wakeAt).where(sql`wake_at IS NOT NULL`),
+    index('alarm_states_status').on(t.status),
+  ],
+);
+
+/** Silences (maintenance windows): alarms matching `match` (JSON, the syntax of routes[].match) between the times are not notified. */
+export const silences = sqliteTable(
+  'silences',
+  {
+    id: text('id').primaryKey(),
+    match: text('match').notNull(),
+    startsAt: integer('starts_at').notNull(),
+    endsAt: integer('ends_at').notNull(),
+    comment: text('comment').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('silences_ends_at').on(t.endsAt)],
+);
+
+/**
+ * Groups of notifications being gathered (routes[].group_by): per (method, group key), when the gathered
+ * alarms go out (`flush_at`, null while empty) and when the last group went (for group_interval).
+ */
+export const alarmGroups = sqliteTable(
+  'alarm_groups',
+  {
+    key: text('key').primaryKey(),
+    method: text('method').notNull(),
+    flushAt: integer('flush_at'),
+    lastFlushAt: integer('last_flush_at'),
+    intervalMs: integer('interval_ms').notNull(),
+  },
+  (t) => [index('alarm_groups_flush').on(t.flushAt).where(sql`flush_at IS NOT NULL`)],
+);
+
+/** The alarms gathered in a group until it goes out, in arrival order. */
+export const alarmGroupMembers = sqliteTable(
+  'alarm_group_members',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupKey: text('group_key').notNull(),
+    alarmId: text('alarm_id').notNull(),
+    repeat: integer('repeat').notNull().default(0),
+  },
+  (t) => [index('alarm_group_members_group').on(t.groupKey)],
+);
+
+export const schema = { alarmStates, silences, alarmGroups, alarmGroupMembers, alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns };

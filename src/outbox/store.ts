@@ -1,7 +1,7 @@
 /**
  * @module outbox/store
  * The outbox, by role: `enqueue` (ingest writes), `delivery` (claim with a lease, complete, leases,
- * remote references), `queries` (reads) and `upkeep` (prune, write probe), sharing the in-memory count
+ * remote references), `queries` (reads), `upkeep` (prune, write probe) and `states` (the alarm lifecycle), sharing the in-memory count
  * of undelivered notifications and the cache of alarms waiting to be claimed.
  * Synchronous (every SQLite driver we use is); hot statements are prepared once.
  * A notification moves pending → inflight (leased) → sent (moved to `deliveries`) | pending again | dead.
@@ -14,6 +14,7 @@ import { AlarmCache } from './alarm-cache.ts';
 import type { Connection } from './db.ts';
 import { DeliveryLedger } from './delivery.ts';
 import { Enqueuer } from './enqueue.ts';
+import { LifecycleStore } from './lifecycle-store.ts';
 import { PendingCount } from './pending.ts';
 import { OutboxQueries } from './queries.ts';
 import { OutboxUpkeep } from './upkeep.ts';
@@ -33,6 +34,8 @@ export class OutboxStore {
   readonly delivery: DeliveryLedger;
   readonly queries: OutboxQueries;
   readonly upkeep: OutboxUpkeep;
+  /** Alarm states, silences and groups (written inside the enqueue transactions). */
+  readonly states: LifecycleStore;
   readonly #pending = new PendingCount();
   readonly #cache = new AlarmCache();
 
@@ -51,6 +54,7 @@ export class OutboxStore {
     this.enqueue = new Enqueuer(main, opts.lock);
     this.delivery = new DeliveryLedger(delivery, this.#cache, this.#pending, opts.lock);
     this.queries = new OutboxQueries(main.db);
+    this.states = new LifecycleStore(main);
     this.upkeep = new OutboxUpkeep(main.db, opts.lock);
   }
 

@@ -19,8 +19,8 @@ export class OutboxUpkeep {
 
   /**
    * Deletes history older than the retention: delivery log, attempts, dead letters (by when they died),
-   * expired idempotency keys, the member lists of notifications that are gone, and alarms with nothing
-   * left to deliver or show. Remote references stay until their channel removes them.
+   * expired idempotency keys, the member lists of notifications that are gone, resolved alarm states,
+   * ended silences, idle groups, and alarms with nothing left to deliver, show or remember. Remote references stay until their channel removes them.
    */
   prune(now: number, retentionMs: number, idempotencyTtlMs: number): void {
     const horizon = now - retentionMs;
@@ -32,7 +32,14 @@ export class OutboxUpkeep {
       tx.run(sql`DELETE FROM notification_alarms
         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = notification_alarms.notification_id)
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notification_alarms.notification_id)`);
+      // The lifecycle: resolved alarms' states, ended silences, groups idle past the retention.
+      tx.run(sql`DELETE FROM alarm_states WHERE status = 'resolved' AND last_seen <= ${horizon}`);
+      tx.run(sql`DELETE FROM silences WHERE ends_at <= ${horizon}`);
+      tx.run(sql`DELETE FROM alarm_groups WHERE flush_at IS NULL AND (last_flush_at IS NULL OR last_flush_at <= ${horizon})`);
+      // An alarm that is the latest occurrence of a state, or waits in a group, is still needed.
       tx.run(sql`DELETE FROM alarms WHERE received_at <= ${horizon}
+        AND id NOT IN (SELECT alarm_id FROM alarm_states)
+        AND id NOT IN (SELECT alarm_id FROM alarm_group_members)
         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = alarms.id)
         AND NOT EXISTS (SELECT 1 FROM notification_alarms na WHERE na.alarm_id = alarms.id)
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alarm_id = alarms.id)`);

@@ -7,7 +7,7 @@
  * Variables (`it.`): `alarm` (the first alarm, as the envelope writes it: id, source, name, severity,
  * status, summary, description, labels, annotations, occurred_at, received_at, dedup_key, details),
  * `alarms` (all of them: grouping hands a channel several), `status` (firing | resolved), `method`,
- * `attempt`, `notification_id`. Helpers (plain names): `json(x)`, `truncate(s, n)`,
+ * `attempt`, `notification_id`, `repeat` (0, or n for the n-th reminder of a still-firing alarm). Helpers (plain names): `json(x)`, `truncate(s, n)`,
  * `time(t, format?, zone?)`, `label(name, default?)`, `severityEmoji(severity?)`.
  */
 import { Eta, type TemplateFunction } from 'eta';
@@ -46,6 +46,8 @@ export interface TemplateVars {
   readonly method: string;
   readonly attempt: number;
   readonly notification_id: string;
+  /** 0: a state change; n: the n-th reminder (repeat_interval). */
+  readonly repeat: number;
 }
 
 const EMOJI: Readonly<Record<Severity, string>> = { critical: '🚨', error: '🔴', warning: '🟠', info: 'ℹ️' };
@@ -203,10 +205,10 @@ export function unknownHelpers(source: string): string[] {
 }
 
 /** The variables of one delivery. */
-export function templateVars(d: Pick<Delivery, 'alarms' | 'method' | 'attempt' | 'notificationId'>): TemplateVars {
+export function templateVars(d: Pick<Delivery, 'alarms' | 'method' | 'attempt' | 'notificationId' | 'repeat'>): TemplateVars {
   const alarms = d.alarms.map(alarmToJson);
   const alarm = alarms[0]!;
-  return { alarm, alarms, status: alarm.status, method: d.method, attempt: d.attempt, notification_id: d.notificationId };
+  return { alarm, alarms, status: alarm.status, method: d.method, attempt: d.attempt, notification_id: d.notificationId, repeat: d.repeat ?? 0 };
 }
 
 /** A method's templates: its overrides over its channel's defaults, compiled. */
@@ -214,7 +216,7 @@ export interface Renderer {
   /** Which parts this method renders. */
   readonly parts: readonly TemplatePart[];
   /** The part for this delivery; undefined when the channel has no template for it. Throws TemplateError. */
-  render(part: TemplatePart, d: Pick<Delivery, 'alarms' | 'method' | 'attempt' | 'notificationId'>): string | undefined;
+  render(part: TemplatePart, d: Pick<Delivery, 'alarms' | 'method' | 'attempt' | 'notificationId' | 'repeat'>): string | undefined;
 }
 
 export function createRenderer(channel: ChannelTemplates, overrides: MessageTemplates, zone: string): Renderer {

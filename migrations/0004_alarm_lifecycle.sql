@@ -1,0 +1,50 @@
+CREATE TABLE `alarm_group_members` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`group_key` text NOT NULL,
+	`alarm_id` text NOT NULL,
+	`repeat` integer DEFAULT 0 NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `alarm_group_members_group` ON `alarm_group_members` (`group_key`);--> statement-breakpoint
+CREATE TABLE `alarm_groups` (
+	`key` text PRIMARY KEY NOT NULL,
+	`method` text NOT NULL,
+	`flush_at` integer,
+	`last_flush_at` integer,
+	`interval_ms` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `alarm_groups_flush` ON `alarm_groups` (`flush_at`) WHERE flush_at IS NOT NULL;--> statement-breakpoint
+CREATE TABLE `alarm_states` (
+	`source` text NOT NULL,
+	`dedup_key` text NOT NULL,
+	`status` text NOT NULL,
+	`since` integer NOT NULL,
+	`last_seen` integer NOT NULL,
+	`count` integer NOT NULL,
+	`alarm_id` text NOT NULL,
+	`ends_at` integer,
+	`silenced_by` text,
+	`methods` text DEFAULT '{}' NOT NULL,
+	`wake_at` integer,
+	PRIMARY KEY(`source`, `dedup_key`)
+);
+--> statement-breakpoint
+CREATE INDEX `alarm_states_wake` ON `alarm_states` (`wake_at`) WHERE wake_at IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `alarm_states_status` ON `alarm_states` (`status`);--> statement-breakpoint
+CREATE TABLE `silences` (
+	`id` text PRIMARY KEY NOT NULL,
+	`match` text NOT NULL,
+	`starts_at` integer NOT NULL,
+	`ends_at` integer NOT NULL,
+	`comment` text NOT NULL,
+	`created_by` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `silences_ends_at` ON `silences` (`ends_at`);--> statement-breakpoint
+ALTER TABLE `alarms` ADD `ends_at` integer;--> statement-breakpoint
+ALTER TABLE `notifications` ADD `order_key` text;--> statement-breakpoint
+ALTER TABLE `notifications` ADD `repeat` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX `notifications_order` ON `notifications` (`method`,`order_key`) WHERE state != 'dead';
