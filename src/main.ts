@@ -2,11 +2,12 @@
 /**
  * @module main
  * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin canary status`, `tocsin test-method`,
- * `tocsin --version`. Each
+ * `tocsin silence add|list|expire`, `tocsin --version`. Each
  * command loads only what it needs: `--version` and `--help` (of any command) load nothing else,
  * `check-config` loads the config parser, `canary status` the parser and the database (not the relay),
- * and only `serve` loads the relay. A command line it cannot use (an unknown option, a missing value, a
- * stray argument) gets the command's usage on stderr and exit code 2.
+ * `silence ...` its HTTP client alone (it talks to a running relay), and only `serve` loads the relay.
+ * A command line it cannot use (an unknown option, a missing value, a stray argument) gets the
+ * command's usage on stderr and exit code 2.
  */
 import { parseArgs } from 'node:util';
 import { COMMIT, VERSION } from './version.ts';
@@ -24,6 +25,12 @@ Usage:
                                                       database; works while tocsin runs)
   tocsin test-method NAME [--config FILE]             send a test notification through one method and
                                                       print the answer; exit 0 if sent, 1 if not
+  tocsin silence add MATCHER... (--duration D | --ends-at TIME) --comment TEXT
+                                                      silence the matching alarms on a running relay
+  tocsin silence list [--state STATE]                 a running relay's silences
+  tocsin silence expire ID...                         end silences now (the silence commands talk to
+                                                      a running relay's admin API: --url URL and
+                                                      --token TOKEN, or $TOCSIN_URL and $TOCSIN_TOKEN)
   tocsin --version
   tocsin COMMAND --help                               the command's usage
 
@@ -95,12 +102,104 @@ Commands:
   status   each heartbeat canary's last runs (tocsin canary status --help for more)
 `;
 
+const SILENCE_COMMON_OPTIONS = `      --url URL           the running relay (default: $TOCSIN_URL, else http://127.0.0.1:9095)
+      --token TOKEN       one of the relay's admin.tokens (default: $TOCSIN_TOKEN); never printed`;
+
+const SILENCE_EXIT_CODES = `Exit code: 0 on success; 1 when the relay answered an error (its message is printed, e.g.
+"401 unknown admin token") or could not be reached; 2 on a usage error`;
+
+const SILENCE_USAGE = `Usage: tocsin silence add MATCHER... (--duration D | --ends-at TIME) --comment TEXT [OPTIONS]
+       tocsin silence list [--state active|pending|expired] [OPTIONS]
+       tocsin silence expire ID... [OPTIONS]
+
+Manages the silences of a running relay through its admin API (admin.tokens in the relay's config). A
+silence mutes the alarms it matches until it ends; when one ends early (expire), the alarms it held that
+still fire are notified then.
+
+Commands:
+  add      silence the alarms matching every MATCHER (tocsin silence add --help for more)
+  list     the silences: ID, STATE, ENDS, CREATED BY, MATCH, COMMENT
+  expire   end silences now
+
+Options of every silence command:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer instead of text
+  -h, --help              print the command's usage
+
+${SILENCE_EXIT_CODES}.
+`;
+
+const SILENCE_ADD_USAGE = `Usage: tocsin silence add MATCHER... (--duration D | --ends-at TIME) --comment TEXT
+                          [--starts-at TIME] [--created-by NAME] [--url URL] [--token TOKEN] [--json]
+
+Creates a silence on a running relay: from --starts-at (default now) until --ends-at, or for --duration,
+it mutes every alarm that matches all the MATCHERs. Prints the new silence's id.
+
+Matchers (as amtool's; a value may be written in double quotes):
+  label=value    the label is value             label!=value   it is not, or the alarm has no such label
+  label=~regex   the whole label matches regex  label!~regex   it does not, or the alarm has no such label
+The names alertname (or name), source, severity and status match the alarm's field of that name instead
+of a label. Example:
+  tocsin silence add alertname=DiskFull host=~db-.* --duration 2h --comment "disk replacement"
+
+Options:
+      --duration D        how long: 30s, 90m, 2h, 1d, 1h30m (counted from --starts-at, default now)
+      --ends-at TIME      when it ends, RFC 3339 like 2026-12-01T12:00:00Z; give --duration or --ends-at
+      --starts-at TIME    when it starts, RFC 3339 (default now)
+      --comment TEXT      why the alarms are silenced (required)
+      --created-by NAME   who silences them (default: $USER, else tocsin-cli)
+${SILENCE_COMMON_OPTIONS}
+      --json              print the new silence as JSON
+  -h, --help              print this usage
+
+${SILENCE_EXIT_CODES} (a bad matcher, time or
+duration, no --comment, both or neither of --duration and --ends-at).
+`;
+
+const SILENCE_LIST_USAGE = `Usage: tocsin silence list [--state active|pending|expired] [--url URL] [--token TOKEN] [--json]
+
+Prints a running relay's silences, one a line: ID, STATE (active, pending: starts later, expired), ENDS,
+CREATED BY, MATCH (as the MATCHERs of tocsin silence add) and COMMENT.
+
+Options:
+      --state STATE       only the silences in this state: active, pending or expired
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's answer: {"silences": [...]}
+  -h, --help              print this usage
+
+${SILENCE_EXIT_CODES}.
+`;
+
+const SILENCE_EXPIRE_USAGE = `Usage: tocsin silence expire ID... [--url URL] [--token TOKEN] [--json]
+
+Ends each silence now and prints "expired ID"; the alarms it held that still fire are notified then.
+An unknown ID is reported on stderr (exit code 1); the other IDs are still expired.
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print each expired silence as one line of JSON
+  -h, --help              print this usage
+
+${SILENCE_EXIT_CODES}.
+`;
+
+/** The commands made of two words (`canary status`): the group's usage lists its subcommands. */
+const GROUPS: Readonly<Record<string, string>> = { canary: CANARY_USAGE, silence: SILENCE_USAGE };
+
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
   listen: { type: 'string', short: 'l' },
   'insecure-no-auth': { type: 'boolean' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  duration: { type: 'string' },
+  'ends-at': { type: 'string' },
+  'starts-at': { type: 'string' },
+  comment: { type: 'string' },
+  'created-by': { type: 'string' },
+  state: { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -113,7 +212,11 @@ interface Command {
   readonly options: readonly OptionName[];
   /** Words of its name (`canary status`: 2); each is a positional argument. */
   readonly words?: number;
+  /** It takes any number of positional arguments after its words (`silence add MATCHER...`). */
+  readonly rest?: boolean;
 }
+
+const SILENCE_OPTIONS = ['url', 'token', 'json', 'help', 'version'] as const;
 
 /** Every command by name; '' is the command line without one. */
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -123,6 +226,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   canary: { usage: CANARY_USAGE, options: ['help', 'version'] },
   'canary status': { usage: CANARY_STATUS_USAGE, options: ['config', 'limit', 'json', 'help', 'version'], words: 2 },
   'test-method': { usage: TEST_METHOD_USAGE, options: ['config', 'help', 'version'], words: 2 },
+  silence: { usage: SILENCE_USAGE, options: ['help', 'version'] },
+  'silence add': {
+    usage: SILENCE_ADD_USAGE,
+    options: [...SILENCE_OPTIONS, 'duration', 'ends-at', 'starts-at', 'comment', 'created-by'],
+    words: 2,
+    rest: true,
+  },
+  'silence list': { usage: SILENCE_LIST_USAGE, options: [...SILENCE_OPTIONS, 'state'], words: 2 },
+  'silence expire': { usage: SILENCE_EXPIRE_USAGE, options: SILENCE_OPTIONS, words: 2, rest: true },
   // Older spellings of --help and --version.
   help: { usage: USAGE, options: [] },
   version: { usage: USAGE, options: [] },
@@ -132,7 +244,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 function usageProblem(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>, command: Command): string | undefined {
   let positionals = 0;
   for (const t of tokens) {
-    if (t.kind === 'positional' && ++positionals > (command.words ?? 1)) return `unexpected argument "${t.value}"`;
+    if (t.kind === 'positional' && ++positionals > (command.words ?? 1) && !command.rest) return `unexpected argument "${t.value}"`;
     if (t.kind !== 'option') continue;
     const name = t.name as OptionName;
     if (!command.options.includes(name)) return `unknown option ${t.rawName}`;
@@ -145,12 +257,13 @@ function usageProblem(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']
 async function main(argv: string[]): Promise<number> {
   // Not strict: what is wrong is reported here, in the command's terms, with its usage.
   const { values, positionals, tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
-  // `canary` takes a subcommand: `canary status` is a command of its own (usage, options).
-  const name = positionals[0] === 'canary' && positionals[1] !== undefined ? `canary ${positionals[1]}` : (positionals[0] ?? '');
+  // A group (`canary`, `silence`) takes a subcommand: `canary status` is a command of its own (usage, options).
+  const group = positionals[0] !== undefined && Object.hasOwn(GROUPS, positionals[0]) ? positionals[0] : undefined;
+  const name = group !== undefined && positionals[1] !== undefined ? `${group} ${positionals[1]}` : (positionals[0] ?? '');
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : undefined;
   if (!command) {
-    const [group, usage] = name.startsWith('canary ') ? ['tocsin canary', CANARY_USAGE] : ['tocsin', USAGE];
-    process.stderr.write(`${group}: unknown command "${group === 'tocsin' ? name : positionals[1]}"\n\n${usage}`);
+    const [prefix, usage] = group !== undefined ? [`tocsin ${group}`, GROUPS[group]!] : ['tocsin', USAGE];
+    process.stderr.write(`${prefix}: unknown command "${group === undefined ? name : positionals[1]}"\n\n${usage}`);
     return 2;
   }
   const problem = usageProblem(tokens, command);
@@ -218,8 +331,22 @@ async function main(argv: string[]): Promise<number> {
         await mail.close();
       }
     }
+    case 'silence add':
+    case 'silence list':
+    case 'silence expire': {
+      const { silenceCommand } = await import('./cli/silence-command.ts');
+      return silenceCommand({
+        command: name.slice('silence '.length) as 'add' | 'list' | 'expire',
+        args: positionals.slice(2),
+        // usageProblem let through only string values for string options and none for --json.
+        values: values as import('./cli/silence-command.ts').SilenceValues,
+        env: process.env,
+        usage: command.usage,
+      });
+    }
     case 'canary': // no subcommand
-      process.stderr.write(CANARY_USAGE);
+    case 'silence':
+      process.stderr.write(GROUPS[name]!);
       return 2;
     case 'serve': {
       const { serve } = await import('./serve.ts');
