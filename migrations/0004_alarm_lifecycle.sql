@@ -11,7 +11,8 @@ CREATE TABLE `alarm_groups` (
 	`method` text NOT NULL,
 	`flush_at` integer,
 	`last_flush_at` integer,
-	`interval_ms` integer NOT NULL
+	`interval_ms` integer NOT NULL,
+	`last_notification_id` text
 );
 --> statement-breakpoint
 CREATE INDEX `alarm_groups_flush` ON `alarm_groups` (`flush_at`) WHERE flush_at IS NOT NULL;--> statement-breakpoint
@@ -25,13 +26,13 @@ CREATE TABLE `alarm_states` (
 	`alarm_id` text NOT NULL,
 	`ends_at` integer,
 	`silenced_by` text,
+	`quiet` integer DEFAULT 0 NOT NULL,
 	`methods` text DEFAULT '{}' NOT NULL,
 	`wake_at` integer,
 	PRIMARY KEY(`source`, `dedup_key`)
 );
 --> statement-breakpoint
 CREATE INDEX `alarm_states_wake` ON `alarm_states` (`wake_at`) WHERE wake_at IS NOT NULL;--> statement-breakpoint
-CREATE INDEX `alarm_states_status` ON `alarm_states` (`status`);--> statement-breakpoint
 CREATE TABLE `silences` (
 	`id` text PRIMARY KEY NOT NULL,
 	`match` text NOT NULL,
@@ -45,6 +46,5 @@ CREATE TABLE `silences` (
 --> statement-breakpoint
 CREATE INDEX `silences_ends_at` ON `silences` (`ends_at`);--> statement-breakpoint
 ALTER TABLE `alarms` ADD `ends_at` integer;--> statement-breakpoint
-ALTER TABLE `notifications` ADD `order_key` text;--> statement-breakpoint
-ALTER TABLE `notifications` ADD `repeat` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
-CREATE INDEX `notifications_order` ON `notifications` (`method`,`order_key`) WHERE state != 'dead';
+ALTER TABLE `notifications` ADD `after_id` text;--> statement-breakpoint
+ALTER TABLE `notifications` ADD `repeat` integer DEFAULT 0 NOT NULL;

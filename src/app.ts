@@ -256,6 +256,7 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
   });
   // Notifications the lifecycle made outside a request (repeats, expiries, groups, silence ends).
   const enqueued = (n: number) => {
+    metrics.lifecycleEnqueued(n);
     store.noteArrived(n);
     dispatcher.nudge();
   };

@@ -41,6 +41,8 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
   let running = false;
   let swept: number | undefined;
   let inTick: Promise<void> | undefined;
+  /** The last failure said (the same one again, a full disk say, is logged at debug, not every second). */
+  let lastError: string | undefined;
 
   const work = async (): Promise<boolean> => {
     const now = clock.now();
@@ -63,8 +65,12 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
     (inTick ??= (async () => {
       try {
         while (await work());
+        lastError = undefined;
       } catch (e) {
-        logger.error({ err: coerceError(e).message }, 'lifecycle timer failed; will try again');
+        const err = coerceError(e).message;
+        if (err !== lastError) logger.error({ err }, 'lifecycle timer failed (expiries, repeats, groups and silence ends wait); will try again every second');
+        else logger.debug({ err }, 'lifecycle timer failed again');
+        lastError = err;
       } finally {
         inTick = undefined;
       }

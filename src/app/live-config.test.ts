@@ -80,3 +80,12 @@ test('a method whose channel cannot be built fails the reload and keeps everythi
   assert.equal(live.channels(), before);
   assert.equal((live.config.methods.hook!.settings as WebhookSettings).url.reveal(), 'http://127.0.0.1:1/a');
 });
+
+test('reload swaps the lifecycle settings and the admin tokens (a leaked admin token is revoked by a reload)', () => {
+  const live = new LiveConfig(parse(`${BASE}\nadmin: { tokens: [adm-old-token-1] }\n`), deps);
+  assert.deepEqual(live.config.admin.tokens.map((t) => t.reveal()), ['adm-old-token-1']);
+  const r = live.reload(parse(`${BASE}\nadmin: { tokens: [adm-new-token-2] }\nlifecycle: { notify_unknown_resolved: true }\n`));
+  assert.deepEqual(r.restartNeeded, []);
+  assert.deepEqual(live.config.admin.tokens.map((t) => t.reveal()), ['adm-new-token-2']);
+  assert.equal(live.config.lifecycle.notifyUnknownResolved, true);
+});

@@ -1,7 +1,7 @@
 /**
  * @module app/live-config
  * The configuration as the running relay sees it: read through accessors, never captured by value, so
- * a reload (SIGHUP) can swap methods, routes and sources at once. Channels are built for the new methods
+ * a reload (SIGHUP) can swap methods, routes, sources, lifecycle and admin settings at once. Channels are built for the new methods
  * before anything is swapped; a deliver already in flight keeps the channel it started with.
  */
 import { createChannel } from '../channels/registry.ts';
@@ -79,7 +79,7 @@ export class LiveConfig {
   }
 
   /**
-   * Swaps methods, routes and sources to those of `next`, atomically. Throws (and keeps the running
+   * Swaps methods, routes, sources, the lifecycle settings and the admin tokens to those of `next`, atomically. Throws (and keeps the running
    * config) if a channel cannot be built. Restart-only settings keep their running values.
    */
   reload(next: Config): ReloadResult {
@@ -91,6 +91,8 @@ export class LiveConfig {
       sources: next.sources,
       methods: next.methods,
       routes: next.routes,
+      lifecycle: next.lifecycle,
+      admin: next.admin,
       // Per-method settings inherit these; the loop-level ones (batch size, poll, grace) stay.
       delivery: Object.freeze({
         ...next.delivery,

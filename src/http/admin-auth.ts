@@ -5,6 +5,7 @@
  * logged. 401: no or unknown credentials; 403: a source's token (it authenticates, but only for ingest)
  * or no admin token configured at all.
  */
+import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../lib/secret.ts';
 import { sha256Hex } from '../lib/hash.ts';

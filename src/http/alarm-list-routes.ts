@@ -5,6 +5,7 @@
  * (`limit`, default 100, at most 1000; `cursor` from the previous page's `next_cursor`). With sources
  * configured, each source sees only its own alarms.
  */
+import { Buffer } from 'node:buffer';
 import { Hono } from 'hono';
 import { alarmToJson, STATUSES, type AlarmStatus } from '../domain/alarm.ts';
 import type { AlarmState } from '../lifecycle/state.ts';

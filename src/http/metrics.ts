@@ -17,6 +17,8 @@ export interface Metrics {
   readonly ingest: IngestObserver;
   readonly delivery: DeliveryObserver;
   commit(jobs: number, ms: number): void;
+  /** Notifications the lifecycle made outside a request (repeats, expiries, groups, silence ends). */
+  lifecycleEnqueued(n: number): void;
 }
 
 export function createMetrics(pending: () => number, logger: Logger): Metrics {
@@ -79,6 +81,9 @@ export function createMetrics(pending: () => number, logger: Logger): Metrics {
       dead(method) {
         dead.inc({ method });
       },
+    },
+    lifecycleEnqueued(n) {
+      enqueued.inc(n);
     },
     commit(jobs, ms) {
       commits.observe(jobs);

@@ -9,7 +9,7 @@ import type { IdGenerator } from '../lib/ids.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { OutboxStore } from '../outbox/store.ts';
 import type { GroupCommitter } from '../outbox/group-commit.ts';
-import { alarmOrderKey, type Lifecycle } from './lifecycle.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import type { ParsedAlarm, SkipReason } from './types.ts';
 
 export interface AcceptRequest {
@@ -20,6 +20,12 @@ export interface AcceptRequest {
   readonly idempotencyKey?: string;
   /** Posted with the relay's own credential (the heartbeat canary): its methods come from `internalMethods`, not the routes. */
   readonly internal?: boolean;
+  /**
+   * The alarms' state may be kept by another instance (Kafka: a partition moves between the members of
+   * a consumer group): a resolved of an alarm this instance has not seen is notified, whatever
+   * lifecycle.notify_unknown_resolved says (better a resolve too many than an incident left open).
+   */
+  readonly stateMayBeElsewhere?: boolean;
 }
 
 export interface AcceptResult {
@@ -126,17 +132,16 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
           const methods = item.quiet ? [] : [...(deps.internalMethods?.(alarm) ?? [])];
           routedTo = methods.length;
           store.enqueue.insertAlarm(alarm, routedTo);
-          const orderKey = alarmOrderKey(alarm.source, alarm.dedupKey);
           nids = methods.map((method) => {
             const id = ids.notification();
-            store.enqueue.insertNotification({ id, alarmIds: [alarm.id], method, createdAt: receivedAt, orderKey });
+            store.enqueue.insertNotification({ id, alarmIds: [alarm.id], method, createdAt: receivedAt });
             return id;
           });
         } else {
           const policies = deps.lifecycle.policies(alarm);
           routedTo = policies.length;
           store.enqueue.insertAlarm(alarm, routedTo);
-          nids = deps.lifecycle.occurrence(alarm, policies, item.quiet !== undefined, receivedAt);
+          nids = deps.lifecycle.occurrence(alarm, policies, item.quiet !== undefined, receivedAt, req.stateMayBeElsewhere === true);
         }
         if (naturalKey) store.enqueue.putIdempotency(naturalKey, { alarmIds: [alarm.id], notificationIds: nids }, receivedAt);
         if (item.quiet) quiet.set(item.quiet, (quiet.get(item.quiet) ?? 0) + 1);

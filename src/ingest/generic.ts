@@ -49,7 +49,7 @@ const alarmSchema = z.strictObject(
 );
 
 /** What the generic parser needs of the request context. */
-export type GenericContext = Pick<ParseContext, 'source' | 'sourceIsAuthenticated' | 'hash'>;
+export type GenericContext = Pick<ParseContext, 'source' | 'sourceIsAuthenticated' | 'hash' | 'now'>;
 
 /** zod drops a `__proto__` key from records; refuse it explicitly rather than lose a label silently. */
 function refuseProtoKeys(raw: unknown, prefix: string): void {
@@ -84,7 +84,8 @@ function toAlarm(raw: unknown, prefix: string, opts: GenericContext): ParsedAlar
   if (ends !== undefined && !Number.isFinite(ends)) {
     throw new IngestError(fieldPath(prefix, ['ends_at']), 'is not a valid time');
   }
-  const status = v.status ?? 'firing';
+  // Like Alertmanager: an alarm whose ends_at has passed has ended (whatever its status says).
+  const status = ends !== undefined && ends <= opts.now ? 'resolved' : (v.status ?? 'firing');
   const dedupKey = v.dedup_key ?? defaultDedupKey(source, v.name, labels, opts.hash);
   const alarm: AlarmInput = {
     source,

@@ -30,11 +30,6 @@ export interface LifecycleDeps {
   readonly notifyUnknownResolved: () => boolean;
 }
 
-/** The order key of an alarm's own notifications: its source and dedup key. */
-export function alarmOrderKey(source: string, dedupKey: string): string {
-  return JSON.stringify([source, dedupKey]);
-}
-
 /** Most states or groups handled in one wake (the timer comes back at once when there are more). */
 const WAKE_LIMIT = 500;
 
@@ -59,7 +54,7 @@ export class Lifecycle {
    * One accepted occurrence (its alarm row already inserted): updates the state, enqueues what it owes.
    * Returns the ids of the notifications enqueued now (grouped ones go out later).
    */
-  occurrence(alarm: Alarm, policies: readonly MethodPolicy[], quiet: boolean, now: number): string[] {
+  occurrence(alarm: Alarm, policies: readonly MethodPolicy[], quiet: boolean, now: number, notifyUnknownResolved = false): string[] {
     const { states } = this.#d;
     const prev = states.getState(alarm.source, alarm.dedupKey);
     const silencedBy = this.silencedBy(alarm, now);
@@ -69,10 +64,11 @@ export class Lifecycle {
       { alarmId: alarm.id, status: alarm.status, ...(alarm.endsAt !== undefined && { endsAt: alarm.endsAt }), ...(silencedBy && { silencedBy }), quiet },
       policies,
       now,
-      { notifyUnknownResolved: this.#d.notifyUnknownResolved() },
+      { notifyUnknownResolved: notifyUnknownResolved || this.#d.notifyUnknownResolved() },
     );
-    states.putState(d.state);
-    return this.#emit(d.state, d.sends, policies, now);
+    const e = this.#emit(d.state, d.sends, policies, now);
+    states.putState(e.state);
+    return e.ids;
   }
 
   /** Timer work due by `now`: expiries, repeats, ends of holds, groups. */
@@ -94,18 +90,18 @@ export class Lifecycle {
       }
       const policies = this.policies(alarm);
       const r = reconcile(st, policies, now);
-      states.putState(notBefore(r.state, now));
-      notifications += this.#emit(r.state, r.sends, policies, now).length;
+      notifications += this.#put(r.state, r.sends, policies, now);
     }
     const groups = states.dueGroups(now, WAKE_LIMIT);
     for (const g of groups) {
       const alarmIds = [...new Set(g.members.map((m) => m.alarmId))];
       if (alarmIds.length > 0) {
         const repeat = g.members.every((m) => m.repeat > 0) ? Math.max(...g.members.map((m) => m.repeat)) : 0;
-        this.#d.enqueue.insertNotification({ id: this.#d.ids.notification(), alarmIds, method: g.method, createdAt: now, orderKey: `group:${g.key}`, repeat });
+        const id = this.#d.ids.notification();
+        this.#d.enqueue.insertNotification({ id, alarmIds, method: g.method, createdAt: now, repeat, ...(g.lastNotificationId && { afterId: g.lastNotificationId }) });
         notifications++;
-      }
-      states.flushed(g.key, now);
+        states.flushed(g.key, now, id);
+      } else states.flushed(g.key, now, g.lastNotificationId);
     }
     return { notifications, more: due.length === WAKE_LIMIT || groups.length === WAKE_LIMIT };
   }
@@ -125,8 +121,7 @@ export class Lifecycle {
       const next: AlarmState = sid === undefined ? rest : { ...rest, silencedBy: sid };
       const policies = this.policies(alarm);
       const r = reconcile(next, policies, now);
-      states.putState(notBefore(r.state, now));
-      notifications += this.#emit(r.state, r.sends, policies, now).length;
+      notifications += this.#put(r.state, r.sends, policies, now);
     }
     return notifications;
   }
@@ -138,13 +133,24 @@ export class Lifecycle {
     const policies = this.policies(resolved);
     this.#d.enqueue.insertAlarm(resolved, policies.length);
     const d = occur(st, st, { alarmId: resolved.id, status: 'resolved' }, policies, now, { notifyUnknownResolved: false });
-    this.#d.states.putState(d.state);
-    return this.#emit(d.state, d.sends, policies, now).length;
+    return this.#put(d.state, d.sends, policies, now);
   }
 
-  /** Enqueues the sends of one state (its latest occurrence), or gathers them in their groups. */
-  #emit(state: AlarmState, sends: readonly Send[], policies: readonly MethodPolicy[], now: number): string[] {
+  /** Enqueues the sends and stores the state (its timer never due at once); returns the notifications enqueued. */
+  #put(state: AlarmState, sends: readonly Send[], policies: readonly MethodPolicy[], now: number): number {
+    const e = this.#emit(state, sends, policies, now);
+    this.#d.states.putState(notBefore(e.state, now));
+    return e.ids.length;
+  }
+
+  /**
+   * Enqueues the sends of one state (its latest occurrence), each after the method's previous one of
+   * this alarm (its mark's id, which becomes the new one's), or gathers them in their groups.
+   */
+  #emit(state: AlarmState, sends: readonly Send[], policies: readonly MethodPolicy[], now: number): { state: AlarmState; ids: string[] } {
+    if (sends.length === 0) return { state, ids: [] };
     const ids: string[] = [];
+    const methods = { ...state.methods };
     for (const s of sends) {
       const group = policies.find((p) => p.method === s.method)?.group;
       if (group) {
@@ -152,12 +158,14 @@ export class Lifecycle {
         continue;
       }
       const id = this.#d.ids.notification();
+      const mark = methods[s.method];
       this.#d.enqueue.insertNotification({
-        id, alarmIds: [state.alarmId], method: s.method, createdAt: now, orderKey: alarmOrderKey(state.source, state.dedupKey), repeat: s.repeat,
+        id, alarmIds: [state.alarmId], method: s.method, createdAt: now, repeat: s.repeat, ...(mark?.id !== undefined && { afterId: mark.id }),
       });
+      if (mark) methods[s.method] = { ...mark, id };
       ids.push(id);
     }
-    return ids;
+    return { state: { ...state, methods }, ids };
   }
 }
 

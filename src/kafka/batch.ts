@@ -72,10 +72,10 @@ export async function handleBatch(messages: readonly KafkaMessage[], ctx: Messag
 
   if (unparseable.length > 0 && deps.deadLetter) await deps.deadLetter(unparseable);
   const notificationIds: string[] = [];
-  if (items.length > 0) notificationIds.push(...(await deps.accept({ source: ctx.topic.source, items })).notificationIds);
+  if (items.length > 0) notificationIds.push(...(await deps.accept({ source: ctx.topic.source, items, stateMayBeElsewhere: true })).notificationIds);
   // A canary message on its own (rare): its answer gives the ids its run waits for.
   for (const c of canaries) {
-    const r = await deps.accept({ source: ctx.topic.source, items: c.items });
+    const r = await deps.accept({ source: ctx.topic.source, items: c.items, stateMayBeElsewhere: true });
     notificationIds.push(...r.notificationIds);
     const alarmId = r.alarmIds[0];
     if (alarmId !== undefined) deps.canaryAccepted?.(c.mark, { alarmId, notificationIds: r.notificationIds });

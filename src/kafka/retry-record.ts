@@ -1,8 +1,8 @@
 /**
  * @module kafka/retry-record
  * A notification on the retry topic (cluster mode), as JSON: its id, method, attempts and times, and its
- * alarms whole, so any instance can deliver it with nothing of the instance that wrote it. Key: its
- * order key (the alarm's source and dedup key, or its group's), else the (first) alarm's dedup key. Read back tolerantly across versions (fields it does not know are left
+ * alarms whole, so any instance can deliver it with nothing of the instance that wrote it. Key: the
+ * (first) alarm's dedup key (the notifications of one alarm stay in order on one partition). Read back tolerantly across versions (fields it does not know are left
  * out, a newer version number is accepted), but a record missing what delivery needs is reported,
  * never guessed.
  */
@@ -40,12 +40,12 @@ const record = z.looseObject({
   lastStatus: z.number().int().nullable(),
   lastError: z.string().nullable(),
   alarms: z.array(alarm).min(1),
-  orderKey: z.string().optional(),
+  afterId: z.string().optional(),
   repeat: z.number().int().min(0).optional(),
 });
 
 export function encodeRetryRecord(r: HandoffRecord): { key: string; value: string } {
-  return { key: r.orderKey ?? r.alarms[0]?.dedupKey ?? r.id, value: JSON.stringify({ v: RETRY_RECORD_VERSION, ...r }) };
+  return { key: r.alarms[0]?.dedupKey ?? r.id, value: JSON.stringify({ v: RETRY_RECORD_VERSION, ...r }) };
 }
 
 /** The record, or why it cannot be read. */
@@ -61,10 +61,10 @@ export function decodeRetryRecord(text: string): HandoffRecord | { error: string
     const i = r.error.issues[0]!;
     return { error: `${i.path.join('.') || 'record'}: ${i.message}` };
   }
-  const { id, method, attempts, createdAt, nextAttemptAt, lastStatus, lastError, alarms, orderKey, repeat } = r.data;
+  const { id, method, attempts, createdAt, nextAttemptAt, lastStatus, lastError, alarms, afterId, repeat } = r.data;
   return {
     id, method, attempts, createdAt, nextAttemptAt, lastStatus, lastError,
-    ...(orderKey !== undefined && { orderKey }),
+    ...(afterId !== undefined && { afterId }),
     ...(repeat !== undefined && repeat > 0 && { repeat }),
     alarms: alarms.map((a): Alarm => ({
       id: a.id, source: a.source, name: a.name, severity: a.severity, status: a.status, labels: a.labels, annotations: a.annotations,

@@ -46,6 +46,11 @@ test('state changes notify; repeats of the current state do not, and are counted
     { name: 'resolved of a key never seen: recorded, not notified', events: [{ at: 0, occ: resolve() }], sent: [[]] },
     { name: 'resolved twice after firing', events: [{ at: 0, occ: fire() }, { at: 1, occ: resolve() }, { at: 2, occ: resolve() }], sent: [['hook:firing'], ['hook:resolved'], []] },
     { name: 'quiet firing (actions disabled): recorded only', events: [{ at: 0, occ: fire({ quiet: true }) }, { at: 1, occ: resolve() }], sent: [[], []] },
+    {
+      name: 'quiet firing: the end of a silence or a later timer owes nothing; the next occurrence decides',
+      events: [{ at: 0, occ: fire({ quiet: true, silencedBy: 's' }) }, { at: 5, silence: undefined }, { at: 6, wake: true }, { at: 7, occ: fire() }],
+      sent: [[], [], [], ['hook:firing']],
+    },
   ];
   for (const c of cases) {
     const r = play(c.events, [hook]);

@@ -28,6 +28,8 @@ export interface MethodMark {
   readonly n: number;
   /** A state change is held back by flap damping (sent, if still owed, at `at + min_state_interval`). */
   readonly hold?: true;
+  /** The last notification made for it (set by the caller): the next one is delivered after it. */
+  readonly id?: string;
 }
 
 /** The stored state of one alarm (per source and dedup key). */
@@ -46,6 +48,8 @@ export interface AlarmState {
   readonly endsAt?: number;
   /** The silence muting it now. */
   readonly silencedBy?: string;
+  /** Its latest occurrence was recorded without notifying (its source disabled notifications for it): nothing is owed until the next. */
+  readonly quiet?: true;
   readonly methods: Readonly<Record<string, MethodMark>>;
   /** The next time the timer has work for it (see wakeAt). */
   readonly wakeAt?: number;
@@ -106,6 +110,7 @@ export function occur(
     alarmId: o.alarmId,
     ...(o.status === 'firing' && o.endsAt !== undefined && { endsAt: o.endsAt }),
     ...(o.silencedBy !== undefined && { silencedBy: o.silencedBy }),
+    ...(o.quiet && { quiet: true as const }),
     methods: prev?.methods ?? {},
   };
   if (o.quiet) return { state: withWake(base, policies), sends: [], changed };
@@ -132,7 +137,7 @@ export function reconcile(
         continue;
       }
       sends.push({ method: p.method, status: state.status, repeat: 0 });
-      methods[p.method] = { st: state.status, at: now, rat: now, n: 0 };
+      methods[p.method] = { st: state.status, at: now, rat: now, n: 0, ...(mark?.id !== undefined && { id: mark.id }) };
       continue;
     }
     if (mark?.hold && (p.minStateMs === undefined || now - mark.at >= p.minStateMs)) {
@@ -150,12 +155,13 @@ export function reconcile(
 }
 
 function owes(state: AlarmState, mark: MethodMark | undefined, unknownResolved: boolean): boolean {
+  if (state.quiet) return false;
   if (state.status === 'firing') return state.silencedBy === undefined && mark?.st !== 'firing';
   return mark?.st === 'firing' || (unknownResolved && mark === undefined);
 }
 
 function repeatDue(state: AlarmState, m: MethodMark, p: MethodPolicy, now: number): boolean {
-  return p.repeatMs !== undefined && state.status === 'firing' && state.silencedBy === undefined && m.st === 'firing' && !m.hold && now >= m.rat + p.repeatMs;
+  return !state.quiet && p.repeatMs !== undefined && state.status === 'firing' && state.silencedBy === undefined && m.st === 'firing' && !m.hold && now >= m.rat + p.repeatMs;
 }
 
 /** The state with `wakeAt` set to its next timed event: expiry, the end of a hold, a repeat. */
@@ -165,7 +171,7 @@ export function withWake(state: AlarmState, policies: readonly MethodPolicy[]): 
     const m = state.methods[p.method];
     if (!m) continue;
     if (m.hold && p.minStateMs !== undefined) at = Math.min(at, m.at + p.minStateMs);
-    else if (p.repeatMs !== undefined && state.status === 'firing' && state.silencedBy === undefined && m.st === 'firing') {
+    else if (p.repeatMs !== undefined && !state.quiet && state.status === 'firing' && state.silencedBy === undefined && m.st === 'firing') {
       at = Math.min(at, m.rat + p.repeatMs);
     }
   }

@@ -83,15 +83,14 @@ export function changed(result: unknown): number {
 function prepare({ db, raw }: Connection) {
   const ph = sql.placeholder;
   return {
-    // The literal state = 'pending' lets SQLite use the partial index notifications_due, and
-    // state != 'dead' notifications_order. A notification with an order key waits while an earlier one of
-    // the same (method, key) is pending or in flight (a resolved never overtakes its firing); the others
-    // of the method go on. The subquery runs before the update: of one key only the first is taken.
+    // The literal state = 'pending' lets SQLite use the partial index notifications_due. A notification
+    // waits while the one it comes after (after_id: the previous one of its method and alarm) is pending
+    // or in flight, a primary-key lookup (a resolved never overtakes its firing); the others go on. The
+    // subquery runs before the update: of a chain only the first undelivered one is taken.
     claim: raw.prepare(
       `UPDATE notifications SET state = 'inflight', lease_until = ?, attempts = attempts + 1
        WHERE id IN (SELECT n.id FROM notifications n WHERE n.state = 'pending' AND n.method = ? AND n.next_attempt_at <= ?
-                      AND (n.order_key IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM notifications p WHERE p.method = ? AND p.order_key = n.order_key AND p.state != 'dead' AND p.rowid < n.rowid))
+                      AND (n.after_id IS NULL OR NOT EXISTS (SELECT 1 FROM notifications p WHERE p.id = n.after_id AND p.state != 'dead'))
                     ORDER BY n.next_attempt_at LIMIT ?)
        RETURNING id, alarm_id, alarm_count, attempts, created_at, repeat`,
     ),
@@ -175,7 +174,7 @@ export class DeliveryLedger {
   }
 
   #claim(method: string, limit: number, now: number, leaseUntil: number): Claimed[] {
-    const rows = this.#q.claim.values(leaseUntil, method, now, method, limit).map((v) => ({
+    const rows = this.#q.claim.values(leaseUntil, method, now, limit).map((v) => ({
       id: v[0] as string, alarmId: v[1] as string, alarmCount: Number(v[2]), attempts: Number(v[3]), createdAt: Number(v[4]), repeat: Number(v[5] ?? 0),
     }));
     if (rows.length === 0) return [];

@@ -17,8 +17,8 @@ export interface NewNotification {
   readonly alarmIds: readonly string[];
   readonly method: string;
   readonly createdAt: number;
-  /** Delivered after every earlier notification of the same (method, order key): see schema. */
-  readonly orderKey?: string;
+  /** Delivered after this notification (the previous one of the same method and alarm): see schema. */
+  readonly afterId?: string;
   /** The n-th reminder (repeat_interval); 0 or absent: a state change. */
   readonly repeat?: number;
 }
@@ -34,7 +34,7 @@ export function prepareEnqueue({ db, raw }: Connection) {
   return {
     insertAlarm: raw.prepare(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES (${ALARM_PLACEHOLDERS})`),
     insertNotification: raw.prepare(
-      `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at, order_key, repeat)
+      `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at, after_id, repeat)
        VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
     ),
     insertMember: db
@@ -74,7 +74,7 @@ export class Enqueuer {
   insertNotification(n: NewNotification): void {
     const first = n.alarmIds[0];
     if (first === undefined) throw new Error(`notification ${n.id} carries no alarm`);
-    this.#q.insertNotification.run(n.id, first, n.alarmIds.length, n.method, n.createdAt, n.createdAt, n.orderKey ?? null, n.repeat ?? 0);
+    this.#q.insertNotification.run(n.id, first, n.alarmIds.length, n.method, n.createdAt, n.createdAt, n.afterId ?? null, n.repeat ?? 0);
     if (n.alarmIds.length > 1) {
       n.alarmIds.forEach((alarmId, position) => this.#q.insertMember.run({ notificationId: n.id, position, alarmId }));
     }

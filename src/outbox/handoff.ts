@@ -26,8 +26,8 @@ export interface HandoffRecord {
   readonly lastError: string | null;
   /** Its alarms, in order. */
   readonly alarms: readonly Alarm[];
-  /** Its order key (see outbox/schema notifications.order_key), if it has one. */
-  readonly orderKey?: string;
+  /** The notification it is delivered after (see outbox/schema notifications.after_id), if any. */
+  readonly afterId?: string;
   /** Its repeat number (0: a state change). */
   readonly repeat?: number;
 }
@@ -48,7 +48,7 @@ export class Handoff {
       ),
       lease: raw.prepare(`UPDATE notifications SET state = 'inflight', lease_until = ? WHERE id = ? AND state = 'pending'`),
       load: raw.prepare(
-        `SELECT id, alarm_id, alarm_count, method, attempts, created_at, next_attempt_at, last_status, last_error, order_key, repeat FROM notifications WHERE id = ?`,
+        `SELECT id, alarm_id, alarm_count, method, attempts, created_at, next_attempt_at, last_status, last_error, after_id, repeat FROM notifications WHERE id = ?`,
       ),
       members: raw.prepare('SELECT alarm_id FROM notification_alarms WHERE notification_id = ? ORDER BY position'),
       alarm: raw.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = ?`),
@@ -65,7 +65,7 @@ export class Handoff {
       hasAlarm: raw.prepare('SELECT 1 FROM alarms WHERE id = ?'),
       insertAlarm: raw.prepare(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES (${ALARM_PLACEHOLDERS})`),
       insert: raw.prepare(
-        `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at, last_status, last_error, order_key, repeat)
+        `INSERT INTO notifications (id, alarm_id, alarm_count, method, state, attempts, created_at, next_attempt_at, last_status, last_error, after_id, repeat)
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertMember: raw.prepare('INSERT INTO notification_alarms (notification_id, position, alarm_id) VALUES (?, ?, ?)'),
@@ -96,7 +96,7 @@ export class Handoff {
       out.push({
         id, method: String(n[3]), attempts: Number(n[4]), createdAt: Number(n[5]), nextAttemptAt: Number(n[6]),
         lastStatus: n[7] === null ? null : Number(n[7]), lastError: n[8] === null ? null : String(n[8]), alarms,
-        ...(n[9] !== null && { orderKey: String(n[9]) }),
+        ...(n[9] !== null && { afterId: String(n[9]) }),
         ...(Number(n[10]) > 0 && { repeat: Number(n[10]) }),
       });
     }
@@ -131,7 +131,7 @@ export class Handoff {
     const first = r.alarms[0];
     if (!first) throw new Error(`notification ${r.id} carries no alarm`);
     for (const a of r.alarms) if (this.#q.hasAlarm.values(a.id).length === 0) this.#q.insertAlarm.run(...alarmToValues(a, 1));
-    this.#q.insert.run(r.id, first.id, r.alarms.length, r.method, r.attempts, r.createdAt, r.nextAttemptAt, r.lastStatus, r.lastError, r.orderKey ?? null, r.repeat ?? 0);
+    this.#q.insert.run(r.id, first.id, r.alarms.length, r.method, r.attempts, r.createdAt, r.nextAttemptAt, r.lastStatus, r.lastError, r.afterId ?? null, r.repeat ?? 0);
     if (r.alarms.length > 1) r.alarms.forEach((a, i) => this.#q.insertMember.run(r.id, i, a.id));
     return 'inserted';
   }

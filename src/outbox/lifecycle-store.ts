@@ -10,7 +10,7 @@ import type { Silence } from '../lifecycle/silence.ts';
 import type { Connection, RawStatement, SqlParam } from './db.ts';
 import { ALARM_COLUMNS, rowFromValues, rowToAlarm } from './rows.ts';
 
-const STATE_COLUMNS = 'source, dedup_key, status, since, last_seen, count, alarm_id, ends_at, silenced_by, methods, wake_at';
+const STATE_COLUMNS = 'source, dedup_key, status, since, last_seen, count, alarm_id, ends_at, silenced_by, methods, wake_at, quiet';
 
 /** A silence as stored: its match as the JSON text written. */
 export type SilenceRow = Omit<Silence, 'match' | 'matchText'> & { readonly match: string };
@@ -19,6 +19,8 @@ export type SilenceRow = Omit<Silence, 'match' | 'matchText'> & { readonly match
 export interface DueGroup {
   readonly key: string;
   readonly method: string;
+  /** The group's last notification (the next one is delivered after it). */
+  readonly lastNotificationId?: string;
   readonly members: readonly { readonly alarmId: string; readonly repeat: number }[];
 }
 
@@ -44,13 +46,14 @@ function stateFromValues(v: readonly unknown[]): AlarmState {
     ...(silencedBy !== undefined && { silencedBy }),
     methods: JSON.parse(String(v[9])) as Record<string, MethodMark>,
     ...(wakeAt !== undefined && { wakeAt }),
+    ...(Number(v[11]) === 1 && { quiet: true as const }),
   };
 }
 
 function stateToValues(s: AlarmState): SqlParam[] {
   return [
     s.source, s.dedupKey, s.status, s.since, s.lastSeen, s.count, s.alarmId, s.endsAt ?? null, s.silencedBy ?? null,
-    JSON.stringify(s.methods), s.wakeAt ?? null,
+    JSON.stringify(s.methods), s.wakeAt ?? null, s.quiet ? 1 : 0,
   ];
 }
 
@@ -72,10 +75,10 @@ export class LifecycleStore {
     this.#q = {
       get: raw.prepare(`SELECT ${STATE_COLUMNS} FROM alarm_states WHERE source = ? AND dedup_key = ?`),
       put: raw.prepare(
-        `INSERT INTO alarm_states (${STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO alarm_states (${STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (source, dedup_key) DO UPDATE SET status = excluded.status, since = excluded.since, last_seen = excluded.last_seen,
            count = excluded.count, alarm_id = excluded.alarm_id, ends_at = excluded.ends_at, silenced_by = excluded.silenced_by,
-           methods = excluded.methods, wake_at = excluded.wake_at`,
+           methods = excluded.methods, wake_at = excluded.wake_at, quiet = excluded.quiet`,
       ),
       due: raw.prepare(`SELECT ${STATE_COLUMNS} FROM alarm_states WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?`),
       nextWake: raw.prepare('SELECT min(wake_at) FROM alarm_states WHERE wake_at IS NOT NULL'),
@@ -100,11 +103,13 @@ export class LifecycleStore {
          ON CONFLICT (key) DO UPDATE SET flush_at = excluded.flush_at, interval_ms = excluded.interval_ms`,
       ),
       addMember: raw.prepare('INSERT INTO alarm_group_members (group_key, alarm_id, repeat) VALUES (?, ?, ?)'),
-      dueGroups: raw.prepare('SELECT key, method FROM alarm_groups WHERE flush_at IS NOT NULL AND flush_at <= ? ORDER BY flush_at LIMIT ?'),
+      dueGroups: raw.prepare(
+        'SELECT key, method, last_notification_id FROM alarm_groups WHERE flush_at IS NOT NULL AND flush_at <= ? ORDER BY flush_at LIMIT ?',
+      ),
       nextFlush: raw.prepare('SELECT min(flush_at) FROM alarm_groups WHERE flush_at IS NOT NULL'),
       members: raw.prepare('SELECT alarm_id, repeat FROM alarm_group_members WHERE group_key = ? ORDER BY id'),
       clearMembers: raw.prepare('DELETE FROM alarm_group_members WHERE group_key = ?'),
-      flushed: raw.prepare('UPDATE alarm_groups SET flush_at = NULL, last_flush_at = ? WHERE key = ?'),
+      flushed: raw.prepare('UPDATE alarm_groups SET flush_at = NULL, last_flush_at = ?, last_notification_id = ? WHERE key = ?'),
     };
   }
 
@@ -209,13 +214,14 @@ export class LifecycleStore {
     return this.#q.dueGroups!.values(now, limit).map((g) => ({
       key: String(g[0]),
       method: String(g[1]),
+      ...(g[2] !== null && g[2] !== undefined && { lastNotificationId: String(g[2]) }),
       members: this.#q.members!.values(String(g[0])).map((m) => ({ alarmId: String(m[0]), repeat: Number(m[1]) })),
     }));
   }
 
-  /** The group went out at `now`: empty until its next alarm. */
-  flushed(key: string, now: number): void {
+  /** The group went out at `now` as notification `id`: empty until its next alarm. */
+  flushed(key: string, now: number, id: string | undefined): void {
     this.#q.clearMembers!.run(key);
-    this.#q.flushed!.run(now, key);
+    this.#q.flushed!.run(now, id ?? null, key);
   }
 }

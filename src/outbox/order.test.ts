@@ -23,11 +23,18 @@ function store(): OutboxStore {
   return new OutboxStore(o);
 }
 
-/** Notification `id` of a new alarm of `key`, ordered by that key. */
+/** The last notification added per (store, method, key): the next one of the key comes after it (as the lifecycle chains them). */
+const last = new WeakMap<OutboxStore, Map<string, string>>();
+
+/** Notification `id` of a new alarm of `key`, delivered after the previous one of (method, key). */
 function add(s: OutboxStore, id: string, key: string, status: Alarm['status'], method = 'hook'): void {
+  const chain = last.get(s) ?? new Map<string, string>();
+  last.set(s, chain);
+  const afterId = chain.get(`${method} ${key}`);
+  chain.set(`${method} ${key}`, id);
   s.enqueue.transaction(() => {
     s.enqueue.insertAlarm(alarm(`a-${id}`, key, status), 1);
-    s.enqueue.insertNotification({ id, alarmIds: [`a-${id}`], method, createdAt: 1000, orderKey: `o-${key}` });
+    s.enqueue.insertNotification({ id, alarmIds: [`a-${id}`], method, createdAt: 1000, ...(afterId !== undefined && { afterId }) });
   });
   s.noteCommitted([{ alarm: alarm(`a-${id}`, key, status), notifications: 1 }]);
 }
@@ -35,7 +42,7 @@ function add(s: OutboxStore, id: string, key: string, status: Alarm['status'], m
 const ids = (c: readonly Claimed[]) => c.map((n) => n.id).sort();
 const at = { at: 2000, latencyMs: 1 };
 
-describe(`delivery order per (method, order key) (${sqliteDriver})`, () => {
+describe(`delivery order: a notification after the previous one of its method and alarm (${sqliteDriver})`, () => {
   test('a later notification of a key waits while an earlier one is pending or in flight; other keys go on', () => {
     const s = store();
     add(s, 'n1-firing', 'k1', 'firing');
@@ -84,7 +91,7 @@ describe(`delivery order per (method, order key) (${sqliteDriver})`, () => {
     assert.deepEqual(ids(s.delivery.claim('hook', 3, 2000, 9000)), ['other-3', 'other-4']);
   });
 
-  test('notifications without an order key are claimed as before', () => {
+  test('notifications that follow nothing are claimed as before', () => {
     const s = store();
     s.enqueue.transaction(() => {
       s.enqueue.insertAlarm(alarm('a', 'k', 'firing'), 2);
@@ -98,7 +105,7 @@ describe(`delivery order per (method, order key) (${sqliteDriver})`, () => {
     const s = store();
     s.enqueue.transaction(() => {
       s.enqueue.insertAlarm(alarm('a', 'k', 'firing'), 1);
-      s.enqueue.insertNotification({ id: 'r', alarmIds: ['a'], method: 'hook', createdAt: 1000, orderKey: 'k', repeat: 3 });
+      s.enqueue.insertNotification({ id: 'r', alarmIds: ['a'], method: 'hook', createdAt: 1000, repeat: 3 });
     });
     assert.equal(s.delivery.claim('hook', 10, 2000, 9000)[0]!.repeat, 3);
   });

@@ -2,10 +2,10 @@
  * @module outbox/queries
  * Read-only questions about the outbox: one alarm and its notifications, attempt history, counts.
  */
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, or, sql } from 'drizzle-orm';
 import type { Alarm } from '../domain/alarm.ts';
 import type { SyncDb } from './db.ts';
-import { alarms, attempts, deliveries, notifications } from './schema.ts';
+import { alarms, attempts, deliveries, notificationAlarms, notifications } from './schema.ts';
 import { rowToAlarm } from './rows.ts';
 
 export class OutboxQueries {
@@ -39,12 +39,26 @@ export class OutboxQueries {
     return row ? rowToAlarm(row) : undefined;
   }
 
+  /** The undelivered and dead notifications carrying the alarm: as their first alarm or in a group. */
   notificationsOf(alarmId: string) {
-    return this.#db.select().from(notifications).where(eq(notifications.alarmId, alarmId)).all();
+    return this.#db
+      .select()
+      .from(notifications)
+      .where(or(eq(notifications.alarmId, alarmId), inArray(notifications.id, this.#groupsOf(alarmId))))
+      .all();
   }
 
+  /** The delivered notifications carrying the alarm: as their first alarm or in a group. */
   deliveriesOf(alarmId: string) {
-    return this.#db.select().from(deliveries).where(eq(deliveries.alarmId, alarmId)).all();
+    return this.#db
+      .select()
+      .from(deliveries)
+      .where(or(eq(deliveries.alarmId, alarmId), inArray(deliveries.notificationId, this.#groupsOf(alarmId))))
+      .all();
+  }
+
+  #groupsOf(alarmId: string) {
+    return this.#db.select({ id: notificationAlarms.notificationId }).from(notificationAlarms).where(eq(notificationAlarms.alarmId, alarmId));
   }
 
   attemptsOf(notificationId: string) {

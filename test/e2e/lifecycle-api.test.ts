@@ -156,6 +156,16 @@ test('grouping, ends_at and repeat as the log method prints them', async () => {
     assert.ok(await waitFor(() => envelopes(h).filter((e) => e.alarms || e.alarm?.labels.kind === 'grouped').length >= 2));
     const grouped = envelopes(h).filter((e) => e.alarms || e.alarm?.labels.kind === 'grouped');
     assert.deepEqual(grouped.map((e) => (e.alarms ? e.alarms.length : 1)).sort(), [1, 3], 'c1 as one notification of 3 alarms, c2 alone');
+    // Each alarm of a group finds the notification that carried it.
+    const third = (grouped.find((e) => e.alarms)!.alarms as { id: string }[])[2]!;
+    const lookup = await h.get(`/v1/alarms/${third.id}`);
+    assert.equal(lookup.json.notifications.length, 1, lookup.text);
+
+    // An ends_at already past: the alarm has ended (recorded as resolved; nothing was firing).
+    const past = await h.post('/v1/alarms', { name: 'Old', labels: { kind: 'past' }, ends_at: new Date(Date.now() - 60_000).toISOString() });
+    assert.equal(past.status, 202);
+    assert.equal((await h.get(`/v1/alarms/${past.json.alarm_ids[0]}`)).json.alarm.status, 'resolved');
+    assert.deepEqual(past.json.notification_ids, []);
 
     const endsAt = new Date(Date.now() + 800).toISOString();
     await h.post('/v1/alarms', { name: 'Lag', labels: { kind: 'expiring' }, ends_at: endsAt });

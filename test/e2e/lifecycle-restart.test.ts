@@ -77,3 +77,38 @@ test('repeat_interval survives a restart and a kill -9: reminders 1..n, each onc
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a group being gathered survives a restart: its alarms go out together after it', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tocsin-group-'));
+  let sink: WebhookSink | undefined;
+  let relay: RelayProcess | undefined;
+  try {
+    sink = await startWebhookSink();
+    const port = await freePort();
+    const yaml = sinkRelayConfig(port, dataDir, sink.url).replace(
+      '  - methods: [sink]\n',
+      '  - methods: [sink]\n    group_by: [cluster]\n    group_wait: 3s\n',
+    );
+    assert.match(yaml, /group_wait: 3s/);
+    relay = await startRelay({ configYaml: yaml, dataDir });
+    const res = await fetch(`${relay.baseUrl}/v1/alarms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(['a', 'b'].map((host) => ({ name: 'Down', labels: { cluster: 'c1', host } }))),
+    });
+    assert.equal(res.status, 202);
+    await relay.kill9();
+    assert.equal(sink.counts().requests, 0, 'nothing went out before group_wait');
+    relay = await startRelay({ configYaml: yaml, dataDir });
+    assert.ok(await sink.waitUntil(() => sink!.counts().accepted >= 1, 15_000), 'the group went out after the restart');
+    await sleep(500);
+    const bodies = sink.requests.filter((r) => r.accepted).map((r) => JSON.parse(r.body) as { alarms?: { labels: { host: string } }[] });
+    assert.equal(bodies.length, 1);
+    assert.deepEqual(bodies[0]!.alarms?.map((a) => a.labels.host), ['a', 'b']);
+  } finally {
+    await relay?.stop().catch(() => undefined);
+    await killAllRelays();
+    await sink?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
