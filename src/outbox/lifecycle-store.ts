@@ -7,6 +7,7 @@
 import type { Alarm, AlarmStatus } from '../domain/alarm.ts';
 import type { AlarmState, MethodMark } from '../lifecycle/state.ts';
 import type { Silence } from '../lifecycle/silence.ts';
+import { groupFlushAt } from '../lifecycle/group.ts';
 import type { Connection, RawStatement, SqlParam } from './db.ts';
 import { ALARM_COLUMNS, rowFromValues, rowToAlarm } from './rows.ts';
 
@@ -203,7 +204,7 @@ export class LifecycleStore {
     const flushAt = row?.[0];
     if (flushAt === null || flushAt === undefined) {
       const last = row?.[1];
-      const at = Math.max(now + waitMs, last === null || last === undefined ? -Infinity : Number(last) + intervalMs);
+      const at = groupFlushAt(now, waitMs, intervalMs, last === null || last === undefined ? undefined : Number(last));
       this.#q.putGroup!.run(key, method, at, intervalMs);
     }
     this.#q.addMember!.run(key, alarmId, repeat);
