@@ -47,4 +47,22 @@ CREATE TABLE `silences` (
 CREATE INDEX `silences_ends_at` ON `silences` (`ends_at`);--> statement-breakpoint
 ALTER TABLE `alarms` ADD `ends_at` integer;--> statement-breakpoint
 ALTER TABLE `notifications` ADD `after_id` text;--> statement-breakpoint
-ALTER TABLE `notifications` ADD `repeat` integer DEFAULT 0 NOT NULL;
+ALTER TABLE `notifications` ADD `repeat` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+-- Alarms that were notified before the lifecycle existed get their state: the latest occurrence of each
+-- (source, dedup key); when it fires, every method that got (or is getting) its notification was told
+-- firing, and one still undelivered is what the next notification of that method waits for. Their
+-- resolve is then notified, in order, like any other.
+INSERT INTO `alarm_states` (`source`, `dedup_key`, `status`, `since`, `last_seen`, `count`, `alarm_id`, `methods`)
+SELECT l.`source`, l.`dedup_key`, l.`status`, l.`received_at`, l.`received_at`, 1, l.`id`,
+  CASE WHEN l.`status` = 'firing' THEN coalesce((
+    SELECT json_group_object(x.`method`, CASE WHEN x.`pid` IS NULL
+      THEN json_object('st', 'firing', 'at', l.`received_at`, 'rat', l.`received_at`, 'n', 0)
+      ELSE json_object('st', 'firing', 'at', l.`received_at`, 'rat', l.`received_at`, 'n', 0, 'id', x.`pid`) END)
+    FROM (
+      SELECT `method`, max(`id`) AS `pid` FROM `notifications` WHERE `alarm_id` = l.`id` AND `state` != 'dead' GROUP BY `method`
+      UNION ALL
+      SELECT DISTINCT `method`, NULL FROM `deliveries` WHERE `alarm_id` = l.`id`
+        AND `method` NOT IN (SELECT `method` FROM `notifications` WHERE `alarm_id` = l.`id` AND `state` != 'dead')
+    ) x
+  ), '{}') ELSE '{}' END
+FROM (SELECT `id`, `source`, `dedup_key`, `status`, max(`received_at`) AS `received_at` FROM `alarms` GROUP BY `source`, `dedup_key`) l;

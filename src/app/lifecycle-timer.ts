@@ -46,7 +46,7 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
 
   const work = async (): Promise<boolean> => {
     const now = clock.now();
-    const sweep = swept === undefined || nextBoundary(deps.silences.list, swept) <= now;
+    const sweep = deps.silences.dirty || swept === undefined || nextBoundary(deps.silences.list, swept) <= now;
     if (!sweep && deps.nextWake() > now) return false;
     const r = await deps.committer.submit(() => {
       const n = sweep ? deps.lifecycle.sweep(now) : 0;
@@ -55,6 +55,7 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
     });
     if (sweep) {
       swept = now;
+      deps.silences.swept();
       deps.silences.prune(now);
     }
     if (r.notifications > 0) deps.enqueued(r.notifications);

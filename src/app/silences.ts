@@ -88,8 +88,16 @@ export function silenceService(deps: SilenceServiceDeps): SilenceService {
     create: (input) => serial(async () => {
       // Loaded when a silence is made: a relay that never gets one never loads the config schema.
       const { parseMatch } = await import('../config/match.ts');
+      const labels = (input.match as { labels?: unknown } | undefined)?.labels;
+      if (labels !== null && typeof labels === 'object' && Object.hasOwn(labels, '__proto__')) {
+        return { ok: false, issues: [{ path: 'match.labels.__proto__', message: 'is a reserved name and cannot be a label' }] };
+      }
       const parsed = parseMatch(input.match);
       if (!parsed.ok) return parsed;
+      const { labels: compiled, ...fields } = parsed.match;
+      if (Object.keys(compiled).length === 0 && Object.keys(fields).length === 0) {
+        return { ok: false, issues: [{ path: 'match', message: 'would silence every alarm; give at least one matcher (source, name, severity, status or labels)' }] };
+      }
       const now = clock.now();
       const startsAt = input.startsAt ?? now;
       if (input.endsAt <= startsAt) return { ok: false, issues: [{ path: 'ends_at', message: 'must be after starts_at' }] };
@@ -139,7 +147,7 @@ export function silenceService(deps: SilenceServiceDeps): SilenceService {
         throw e;
       }
       if (r.outcome === 'expired') book.set(next, now);
-      else book.unstage();
+      else book.set(book.committed, now);
       if (r.n > 0) deps.enqueued(r.n);
       return r.outcome;
     }),

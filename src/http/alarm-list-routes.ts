@@ -50,13 +50,15 @@ export function alarmListRoutes(deps: AlarmListDeps): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return errorResponse(c, 'invalid_request', 'limit must be a whole number from 1 to 1000', { field: 'limit' });
     const after = q.cursor === undefined ? undefined : parseCursor(q.cursor);
     if (q.cursor !== undefined && !after) return errorResponse(c, 'invalid_request', 'cursor is not one this API gave', { field: 'cursor' });
-    const labels: Record<string, string> = {};
+    const pairs: [string, string][] = [];
     for (const [k, v] of Object.entries(q)) {
-      if (k.startsWith('label.') && k.length > 6) labels[k.slice(6)] = v;
+      if (k.startsWith('label.') && k.length > 6) pairs.push([k.slice(6), v]);
       else if (!['state', 'source', 'limit', 'cursor'].includes(k)) {
         return errorResponse(c, 'invalid_request', `unknown query parameter ${JSON.stringify(k)}; use state, source, label.<name>, limit or cursor`, { field: k });
       }
     }
+    // Own properties whatever the name (a label named __proto__ filters like any other).
+    const labels = Object.fromEntries(pairs);
     const source = auth.source ?? q.source;
     const rows = deps.states.list({
       ...(state !== undefined && { status: state as AlarmStatus }),

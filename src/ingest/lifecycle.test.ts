@@ -9,6 +9,7 @@ import type { RouteConfig } from '../config/types.ts';
 import { compileMatcher } from '../config/matcher.ts';
 import type { Silence } from '../lifecycle/silence.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { rebaseOutbox } from '../outbox/rebase.ts';
 
 const opened: OpenDatabase[] = [];
 afterEach(() => {
@@ -16,6 +17,7 @@ afterEach(() => {
 });
 
 interface Rig {
+  conn: OpenDatabase;
   store: OutboxStore;
   lc: Lifecycle;
   silences: Silence[];
@@ -46,7 +48,7 @@ function rig(routes: RouteConfig[], opts: { canGroup?: boolean; methodRepeatMs?:
   });
   const tx = <T>(fn: () => T) => store.enqueue.transaction(fn);
   return {
-    store, lc, silences,
+    conn: o, store, lc, silences,
     post(a, now) {
       const alarm: Alarm = {
         id: ids.alarm(), source: 'src', name: 'DiskFull', severity: 'critical', status: 'firing', labels: {}, annotations: {},
@@ -164,5 +166,19 @@ describe(`lifecycle in the outbox (${sqliteDriver})`, () => {
     const page1 = r.store.states.list({ limit: 2 });
     const page2 = r.store.states.list({ limit: 10, after: [page1[1]!.state.source, page1[1]!.state.dedupKey] });
     assert.equal(page1.length + page2.length, 5);
+  });
+
+  test('a wall-clock step moves the lifecycle times with the schedule: a held change and a reminder keep their distance', () => {
+    const T = 1_800_000_000_000;
+    const r = rig([route({ minStateIntervalMs: 10_000, repeatIntervalMs: 60_000 })]);
+    r.post({ labels: { host: 'a' } }, T);
+    r.post({ labels: { host: 'a' }, status: 'resolved' }, T + 1000); // held until T + 10 s
+    r.post({ labels: { host: 'b' } }, T); // reminder due at T + 60 s
+    const step = -3_600_000; // the wall clock stepped back an hour: the relay's times move with it
+    rebaseOutbox(r.conn, undefined, { move() {} }, step);
+    assert.equal(r.wake(T + step + 9_000), 0, 'not before the hold ends');
+    assert.equal(r.wake(T + step + 10_000), 1, 'the held resolve at its time');
+    assert.equal(r.wake(T + step + 59_000), 0);
+    assert.equal(r.wake(T + step + 60_000), 1, 'the reminder at its time');
   });
 });

@@ -35,6 +35,7 @@ export function compileSilence(row: SilenceRow): Silence | undefined {
 export class SilenceBook {
   #list: readonly Silence[] = [];
   #staged: readonly Silence[] | undefined;
+  #dirty = false;
 
   /**
    * Active and future silences, oldest first: a change being committed included (what runs in the same
@@ -44,13 +45,32 @@ export class SilenceBook {
     return this.#staged ?? this.#list;
   }
 
+  /** The committed list (without a staged change). */
+  get committed(): readonly Silence[] {
+    return this.#list;
+  }
+
   /** A change about to be committed: `list` returns it until `set` (committed) or `unstage` (failed). */
   stage(list: readonly Silence[]): void {
     this.#staged = list;
   }
 
+  /**
+   * The staged change failed. Jobs that ran meanwhile may have recorded alarms as muted by a silence
+   * that does not exist: `dirty` asks for a sweep, which sets every firing alarm right again.
+   */
   unstage(): void {
     this.#staged = undefined;
+    this.#dirty = true;
+  }
+
+  /** A sweep is owed (see unstage) until `swept`. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  swept(): void {
+    this.#dirty = false;
   }
 
   /** Replaces the list (at start: the stored silences that have not ended). Returns the rows that did not compile. */

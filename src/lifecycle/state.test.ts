@@ -178,6 +178,28 @@ test('expiry: ends_at sets the timer; a firing past it has expired; a refresh mo
   assert.equal(expired(d.state, 1e9), false, 'a resolved alarm does not expire');
 });
 
+test('a method the resolve does not reach (routes on status, a quiet resolve) hears the next firing', () => {
+  // Routes on status: firing goes to the pager, the resolve to nobody.
+  const onlyFiring = (status: string): MethodPolicy[] => (status === 'firing' ? [{ method: 'pager' }] : []);
+  let d = occur(undefined, KEY, fire(), onlyFiring('firing'), 0, OPTS);
+  d = occur(d.state, KEY, resolve(), onlyFiring('resolved'), 10, OPTS);
+  assert.deepEqual(d.sends, []);
+  d = occur(d.state, KEY, fire(), onlyFiring('firing'), 20, OPTS);
+  assert.deepEqual(d.sends, [{ method: 'pager', status: 'firing', repeat: 0 }]);
+  // A quiet resolve.
+  let q = occur(undefined, KEY, fire(), [hook], 0, OPTS);
+  q = occur(q.state, KEY, resolve({ quiet: true }), [hook], 10, OPTS);
+  assert.deepEqual(q.sends, []);
+  q = occur(q.state, KEY, fire(), [hook], 20, OPTS);
+  assert.deepEqual(q.sends, [{ method: 'hook', status: 'firing', repeat: 0 }]);
+  // A method holding a change back keeps it (the hold sends the latest state when it ends).
+  const damped: MethodPolicy = { method: 'hook', minStateMs: 100 };
+  let h = occur(undefined, KEY, fire(), [damped], 0, OPTS);
+  h = occur(h.state, KEY, resolve(), [damped], 10, OPTS);
+  assert.equal(h.state.methods.hook!.st, 'firing');
+  assert.equal(h.state.methods.hook!.hold, true);
+});
+
 test('a method added to the routes while an alarm fires gets the firing at its next event', () => {
   const d = occur(undefined, KEY, fire(), [hook], 0, OPTS);
   const r = reconcile(d.state, [hook, { method: 'pager' }], 10);

@@ -113,9 +113,25 @@ export function occur(
     ...(o.quiet && { quiet: true as const }),
     methods: prev?.methods ?? {},
   };
-  if (o.quiet) return { state: withWake(base, policies), sends: [], changed };
   const unknownResolved = prev === undefined && o.status === 'resolved' && opts.notifyUnknownResolved;
-  return { ...reconcile(base, policies, now, unknownResolved), changed };
+  const r = o.quiet ? { state: withWake(base, policies), sends: [] } : reconcile(base, policies, now, unknownResolved);
+  return { state: changed && o.status === 'resolved' ? untold(r.state, policies, o.quiet === true) : r.state, sends: r.sends, changed };
+}
+
+/**
+ * The alarm resolved, but some methods told its firing are not told the resolve: the routes no longer
+ * send it to them (a route on `status: firing`, a severity that changed) or the resolve is quiet. They
+ * are marked resolved all the same, so the alarm's next firing is news to them again (left "firing",
+ * they would never hear of it). A method holding a change back (flap damping) keeps its hold.
+ */
+function untold(state: AlarmState, policies: readonly MethodPolicy[], quiet: boolean): AlarmState {
+  let methods: Record<string, MethodMark> | undefined;
+  for (const [m, mark] of Object.entries(state.methods)) {
+    if (mark.st !== 'firing' || mark.hold || (!quiet && policies.some((p) => p.method === m))) continue;
+    methods ??= { ...state.methods };
+    methods[m] = { ...mark, st: 'resolved' };
+  }
+  return methods ? { ...state, methods } : state;
 }
 
 /** What is owed now (a silence ended, a damping hold or a repeat fell due): the state with its marks updated. */

@@ -7,7 +7,7 @@
  * outbox/delivery onSteadyTime) and after one transaction. A retry then stays as far away as its backoff
  * said, a lease as long as it was, and max_age keeps counting the time that really passed.
  *
- * The lifecycle's timers (alarm_states.wake_at, the groups' times) move too. Sent and dead notifications,
+ * The lifecycle's times (when each method was told, the groups' times) move too. Sent and dead notifications,
  * attempts and alarms keep their times: they are history, not schedule.
  */
 import type { Connection } from './db.ts';
@@ -17,9 +17,16 @@ import { withLock, type WriteLock } from './write-lock.ts';
 const REBASE = `UPDATE notifications SET created_at = created_at + ?, next_attempt_at = next_attempt_at + ?, lease_until = lease_until + ?
   WHERE state IN ('pending', 'inflight')`;
 
-/** The lifecycle's timers move with it (a repeat or a group stays as far away as it was). */
+/**
+ * The lifecycle's times move with it: when each method was last told (flap damping and reminders count
+ * from there) and the groups' times. Every timer is then due at once: the next tick works each one out
+ * again from the moved times (`ends_at` and the silences are the sources' wall times and stay).
+ */
 const REBASE_TIMERS = [
-  'UPDATE alarm_states SET wake_at = wake_at + ? WHERE wake_at IS NOT NULL',
+  `UPDATE alarm_states SET wake_at = CASE WHEN wake_at IS NULL THEN NULL ELSE 0 END,
+     methods = (SELECT json_group_object(e.key, json_set(e.value, '$.at', json_extract(e.value, '$.at') + ?, '$.rat', json_extract(e.value, '$.rat') + ?))
+                FROM json_each(alarm_states.methods) e)
+   WHERE (status = 'firing' OR wake_at IS NOT NULL) AND methods != '{}'`,
   'UPDATE alarm_groups SET flush_at = flush_at + ?, last_flush_at = last_flush_at + ?',
 ];
 
@@ -29,7 +36,7 @@ export function rebaseOutbox(conn: Connection, lock: WriteLock | undefined, cloc
   return withLock(lock, () => {
     const moved = conn.raw.transaction(() => {
       const n = changed(conn.raw.prepare(REBASE).run(step, step, step));
-      conn.raw.prepare(REBASE_TIMERS[0]!).run(step);
+      conn.raw.prepare(REBASE_TIMERS[0]!).run(step, step);
       conn.raw.prepare(REBASE_TIMERS[1]!).run(step, step);
       return n;
     });
