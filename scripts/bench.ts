@@ -9,7 +9,8 @@
  * Phase 1 (throughput): closed-loop POSTs of single alarms; accepted/s and delivered/s end to end.
  * Phase 2 (latency): open-loop at each offered rate in turn; p50/p99 ingest-ack and p99 end-to-end latency.
  * Prints the results and writes them as JSON to bench-results/ (bench-<target>-<date>.json, latest-<target>.json).
- * `npm run bench -- --kafka [--target binary|node]` runs the Kafka benchmark instead (scripts/bench-kafka.ts).
+ * `npm run bench -- --kafka [--target binary|node]` runs the Kafka benchmark instead (scripts/bench-kafka.ts);
+ * `npm run bench -- --lifecycle` what the alarm lifecycle costs per alarm (scripts/bench-lifecycle.ts).
  * Options: --target T --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M
  *          --synchronous FULL|NORMAL --startup-runs N --startup-backlog N --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
@@ -27,6 +28,11 @@ import type { LoadResult, SinkStats } from './bench/protocol.ts';
 if (process.argv.includes('--kafka')) {
   const { runKafkaBench } = await import('./bench-kafka.ts');
   process.exit(await runKafkaBench(process.argv.slice(2).filter((a) => a !== '--kafka')));
+}
+// `--lifecycle`: what the alarm lifecycle costs per alarm, in process (scripts/bench-lifecycle.ts).
+if (process.argv.includes('--lifecycle')) {
+  const { runLifecycleBench } = await import('./bench-lifecycle.ts');
+  process.exit(await runLifecycleBench(process.argv.slice(2).filter((a) => a !== '--lifecycle')));
 }
 
 const { values: opt } = parseArgs({
