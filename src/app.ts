@@ -50,6 +50,7 @@ import { lifecycleTimer } from './app/lifecycle-timer.ts';
 import { silenceService } from './app/silences.ts';
 import { carriesSeveral } from './channels/registry.ts';
 import { createAdminAuthenticator } from './http/admin-auth.ts';
+import { verifySignature } from './http/signature.ts';
 import { ulid } from './lib/ids.ts';
 
 export interface AppDeps {
@@ -399,6 +400,11 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     now: () => clock.now(),
     logger,
     skipped: (source, reason, n) => metrics.ingest.skipped?.(source, reason, n),
+    verifySignature: (req) => {
+      const signers = live.sources().filter((s) => s.signingSecrets.length > 0);
+      // Signatures carry wall-clock timestamps.
+      return signers.length === 0 ? undefined : verifySignature(req, signers, (relayClock?.wall ?? clock).now());
+    },
     store,
     metrics,
     readiness,

@@ -111,7 +111,7 @@ test('the documented example parses fully', () => {
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 9095 });
   assert.equal(c.dataDir, './data');
   assert.equal(c.logLevel, 'info');
-  assert.deepEqual(c.sources.map((s) => [s.name, s.token.reveal()]), [
+  assert.deepEqual(c.sources.map((s) => [s.name, s.token!.reveal()]), [
     ['zeebe', 'zeebe-token-123'],
     ['scripts', 'scripts-token-789'], // trailing newline trimmed
   ]);
@@ -194,8 +194,12 @@ test('each documented error message, exactly', () => {
     ],
     ['routes: [{ methods: [log, log] }]', 'routes[0].methods[1]: method "log" is listed twice'],
     ['routes: [{ methods: [] }]', 'routes[0].methods: must list at least one method'],
-    ['sources: { zeebe: { token: a, token_file: /x } }', 'sources.zeebe: set exactly one of token or token_file'],
-    ['sources: { zeebe: {} }', 'sources.zeebe: set exactly one of token or token_file'],
+    ['sources: { zeebe: { token: a, token_file: /x } }', 'sources.zeebe: set at most one of token or token_file'],
+    ['sources: { zeebe: {} }', 'sources.zeebe: set a credential: token (or token_file), basic_auth, or signing_secret (or signing_secret_file)'],
+    ['sources: { prom: { basic_auth: { username: p } } }', 'sources.prom.basic_auth: set exactly one of password or password_file'],
+    ['sources: { prom: { signing_secret: nope } }', 'sources.prom.signing_secret: must be "whsec_" followed by base64'],
+    ['sources: { prom: { token: t1, previous_signing_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw } }', 'sources.prom.previous_signing_secret: is used with signing_secret only (the one that replaces it)'],
+    ['sources: { a: { basic_auth: { username: p, password: x } }, b: { basic_auth: { username: p, password: y } } }', 'sources.b.basic_auth.username: same user name as sources.a; every source needs its own'],
     ['sources: { zeebe: { token: "${ZEEBE_TOKEN}" } }', 'sources.zeebe.token: environment variable ZEEBE_TOKEN is not set'],
     [
       'sources: { scripts: { token_file: /etc/x } }',
@@ -333,7 +337,7 @@ test('relative paths (data_dir, every *_file) resolve against the config file\'s
 
   const fromEtc = (c: Config) => {
     assert.equal(c.dataDir, join(etc, 'data'));
-    assert.deepEqual(c.sources.map((s) => s.token.reveal()), ['token-in-etc', 'scripts-token-789']); // an absolute path stays
+    assert.deepEqual(c.sources.map((s) => s.token!.reveal()), ['token-in-etc', 'scripts-token-789']); // an absolute path stays
     assert.equal((c.methods.hook!.settings as WebhookSettings).url.reveal(), 'https://hooks.example/etc');
   };
   inDir(cwd, () => {
@@ -350,7 +354,7 @@ test('relative paths (data_dir, every *_file) resolve against the config file\'s
     // Parsed without a file (no base directory): relative to the working directory.
     const c = parseConfig(yaml, env, readTextFile);
     assert.equal(resolve(c.dataDir), join(cwd, 'data'));
-    assert.deepEqual(c.sources.map((s) => s.token.reveal()), ['token-in-cwd', 'scripts-token-789']);
+    assert.deepEqual(c.sources.map((s) => s.token!.reveal()), ['token-in-cwd', 'scripts-token-789']);
     assert.equal((c.methods.hook!.settings as WebhookSettings).url.reveal(), 'https://hooks.example/cwd');
   });
   assert.deepEqual(issuesOf('sources: { a: { token_file: "" } }'), ['sources.a.token_file: must not be empty']);
@@ -365,7 +369,7 @@ test('the result is deeply frozen, and still works', () => {
   assert.throws(() => { mutable.methods['ops-hook'].settings.headers['X-New'] = '1'; }, TypeError);
   assert.throws(() => { mutable.routes[1].match.labels.team = null; }, TypeError);
   assert.throws(() => { mutable.sources[0].name = 'x'; }, TypeError);
-  assert.equal(c.sources[0]!.token.reveal(), 'zeebe-token-123');
+  assert.equal(c.sources[0]!.token!.reveal(), 'zeebe-token-123');
   assert.equal(c.routes[1]!.match.labels.team!.test('db-x'), true);
 });
 

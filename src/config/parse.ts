@@ -16,6 +16,7 @@ import { ConfigError } from './errors.ts';
 import { deepFreeze } from '../lib/freeze.ts';
 import { INGEST_FORMATS } from '../ingest/formats.ts';
 import { checkHttpUrl } from '../channels/settings.ts';
+import { checkSigningSecret } from '../channels/signing.ts';
 import { checkPingUrl } from '../canary/ping.ts';
 import { buildKafka, type KafkaBuildContext } from './kafka.ts';
 import { checkTemplates, isTimeZone, TEMPLATE_PARTS, type TemplatePart } from '../render/template.ts';
@@ -275,16 +276,35 @@ function buildFormatOptions(raw: RawConfig, issues: Issues): Record<string, unkn
 
 function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceConfig[] {
   const owners = new Map<string, string>(); // token → source name
+  const users = new Map<string, string>(); // basic auth user name → source name
   return Object.entries(raw.sources).map(([name, s]) => {
+    const at = ['sources', name];
     // The heartbeat canary's own alarms carry this source (receivers may filter on it).
-    if (name === 'canary') issues.add(['sources', name], 'the source name "canary" is reserved for the heartbeat canary; choose another name');
-    const token = secrets.read(['sources', name], s, 'token', { required: true });
+    if (name === 'canary') issues.add(at, 'the source name "canary" is reserved for the heartbeat canary; choose another name');
+    const token = secrets.read(at, s, 'token', { required: false });
     const owner = token && owners.get(token.reveal());
     if (owner !== undefined) {
       const key = s.token !== undefined ? 'token' : 'token_file';
-      issues.add(['sources', name, key], `same token as sources.${owner}; every source needs its own token`);
+      issues.add([...at, key], `same token as sources.${owner}; every source needs its own token`);
     } else if (token) owners.set(token.reveal(), name);
-    return { name, token: token ?? MISSING };
+    let basicAuth: SourceConfig['basicAuth'];
+    if (s.basic_auth) {
+      const password = secrets.read([...at, 'basic_auth'], s.basic_auth, 'password', { required: true });
+      const other = users.get(s.basic_auth.username);
+      if (other !== undefined) issues.add([...at, 'basic_auth', 'username'], `same user name as sources.${other}; every source needs its own`);
+      users.set(s.basic_auth.username, name);
+      if (password) basicAuth = { username: s.basic_auth.username, password };
+    }
+    const signing = [
+      secrets.read(at, s, 'signing_secret', { required: false, check: checkSigningSecret }),
+      secrets.read(at, s, 'previous_signing_secret', { required: false, check: checkSigningSecret }),
+    ];
+    if (signing[0] === undefined && signing[1] !== undefined) issues.add([...at, 'previous_signing_secret'], 'is used with signing_secret only (the one that replaces it)');
+    const signingSecrets = signing.filter((x): x is Secret => x !== undefined);
+    if (!token && !basicAuth && signingSecrets.length === 0 && !issues.lines.some((l) => l.startsWith(`sources.${name}`))) {
+      issues.add(at, 'set a credential: token (or token_file), basic_auth, or signing_secret (or signing_secret_file)');
+    }
+    return { name, ...(token && { token }), ...(basicAuth && { basicAuth }), signingSecrets };
   });
 }
 
@@ -429,7 +449,7 @@ function buildAdminTokens(raw: RawConfig, sources: readonly SourceConfig[], path
       issues.add(['admin', 'tokens_file'], `cannot read ${path(raw.admin.tokens_file)}: ${describeReadError(e)}`);
     }
   }
-  const sourceTokens = new Set(sources.map((s) => s.token.reveal()));
+  const sourceTokens = new Set(sources.flatMap((s) => (s.token ? [s.token.reveal()] : [])));
   written.forEach((t, i) => {
     if (sourceTokens.has(t)) issues.add(['admin', 'tokens', i], 'is also a source token; admin tokens must differ from every source token');
   });

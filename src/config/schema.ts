@@ -95,7 +95,19 @@ const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === n
 
 // ---- sections --------------------------------------------------------------------------------
 
-const source = z.strictObject({ token: z.string().optional(), token_file: z.string().optional() });
+/** A source's credentials (read in parse.ts): a bearer token, basic auth, Standard Webhooks signing secrets; at least one. */
+const source = z.strictObject({
+  token: z.string().optional(),
+  token_file: z.string().optional(),
+  basic_auth: section(
+    z.strictObject({ username: nonEmpty, password: z.string().optional(), password_file: z.string().optional() }).optional(),
+  ),
+  signing_secret: z.string().optional(),
+  signing_secret_file: z.string().optional(),
+  /** The secret being rotated out: signatures with either are accepted. */
+  previous_signing_secret: z.string().optional(),
+  previous_signing_secret_file: z.string().optional(),
+});
 
 const RATE_MSG = 'must be a rate like "1/s", "120/min" or "10/h", or "off"';
 

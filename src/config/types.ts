@@ -22,7 +22,12 @@ export interface DeliverySettings extends RetryPolicy {
 
 export interface SourceConfig {
   readonly name: string;
-  readonly token: Secret;
+  /** `Authorization: Bearer <token>`. */
+  readonly token?: Secret;
+  /** `Authorization: Basic` (what Prometheus and Alertmanager can send). */
+  readonly basicAuth?: { readonly username: string; readonly password: Secret };
+  /** Standard Webhooks signatures over the body are verified with these (the current one first). */
+  readonly signingSecrets: readonly Secret[];
 }
 
 /** A configured method: a named instance of a channel (channels/registry.ts knows the types). */

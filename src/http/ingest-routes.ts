@@ -15,6 +15,7 @@ import { coerceError } from '../lib/errors.ts';
 import type { AuthResult } from './auth.ts';
 import { CODE_BY_STATUS, errorResponse } from './errors.ts';
 import { BodyTooLarge, ClientAborted, readBodyText } from './body.ts';
+import type { SignatureResult, SignedRequest } from './signature.ts';
 
 export interface IngestRouteDeps {
   readonly accept: Acceptor;
@@ -28,12 +29,17 @@ export interface IngestRouteDeps {
   readonly logger: Logger;
   /** Counts the messages a parser dropped (alarm TTL, ignored states). */
   readonly skipped?: (source: string, reason: SkipReason, n: number) => void;
+  /**
+   * Signed ingest: which source signed a request that has no Authorization header but a
+   * `webhook-signature` (see http/signature). Absent, or `undefined` from it: no source signs.
+   */
+  readonly verifySignature?: (req: SignedRequest) => SignatureResult | undefined;
 }
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const MAX_IDEMPOTENCY_KEY = 255;
 
-type IngestEnv = { Variables: { source: string | undefined; internal: boolean } };
+type IngestEnv = { Variables: { source: string | undefined; internal: boolean; signed: boolean } };
 
 export function ingestRoutes(deps: IngestRouteDeps): Hono {
   const app = new Hono<IngestEnv>();
@@ -43,10 +49,14 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
     app.post(
       format.path,
       async (c, next) => {
-        const auth = deps.authenticate(c.req.header('authorization'));
+        const authorization = c.req.header('authorization');
+        // Signed (Standard Webhooks) instead of a token: checked once the body is read.
+        const signed = authorization === undefined && c.req.header('webhook-signature') !== undefined && deps.verifySignature !== undefined;
+        const auth = signed ? { ok: true as const, source: undefined } : deps.authenticate(authorization);
         if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
         c.set('source', auth.source);
-        c.set('internal', auth.internal === true);
+        c.set('internal', 'internal' in auth && auth.internal === true);
+        c.set('signed', signed);
         const type = c.req.header('content-type');
         if (type !== undefined && !JSON_TYPE.test(type)) {
           return errorResponse(c, 'unsupported_media_type', `Content-Type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`);
@@ -54,21 +64,30 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
         await next();
       },
       async (c) => {
-        const authSource = c.get('source');
-        const idempotencyKey = c.req.header('idempotency-key');
+        let authSource = c.get('source');
+        let idempotencyKey = c.req.header('idempotency-key');
         if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
           return errorResponse(c, 'invalid_request', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`, { field: 'Idempotency-Key' });
         }
-        const ctx: ParseContext = {
-          source: authSource ?? format.defaultSource,
-          sourceIsAuthenticated: authSource !== undefined,
-          now: deps.now(),
-          header: (name) => c.req.header(name),
-          param: (name) => c.req.param(name),
-          hash: deps.hash,
-        };
         try {
           const body = await readBodyText(c, deps.maxBodyBytes);
+          if (c.get('signed')) {
+            const header = (name: string) => c.req.header(name);
+            const v = deps.verifySignature!({ id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature'), body });
+            if (!v) return errorResponse(c, 'unauthorized', 'missing Authorization: Bearer <token> (no source takes signed requests)');
+            if (!v.ok) return errorResponse(c, 'unauthorized', v.message);
+            authSource = v.source;
+            // The webhook-id stands for the request: a replay within the tolerance (and the TTL) is a repeat.
+            if (idempotencyKey === undefined) idempotencyKey = `webhook-id:${v.id.slice(0, MAX_IDEMPOTENCY_KEY)}`;
+          }
+          const ctx: ParseContext = {
+            source: authSource ?? format.defaultSource,
+            sourceIsAuthenticated: authSource !== undefined,
+            now: deps.now(),
+            header: (name) => c.req.header(name),
+            param: (name) => c.req.param(name),
+            hash: deps.hash,
+          };
           const outcome = parseRequest(format, body, ctx, options, deps.maxBatch);
           for (const [reason, n] of Object.entries(outcome.skipped ?? {})) deps.skipped?.(ctx.source, reason as SkipReason, n);
           if (outcome.kind === 'ignored') return c.json({ ignored: outcome.reason }, 200);
