@@ -29,7 +29,7 @@ const DEFAULT_CONFIG: Config = deepFreeze({
     maxBatch: 1000,
     maxPending: 1_000_000,
     idempotencyTtlMs: 86_400_000,
-    formats: { generic: {}, zeebe: { severity: 'error' }, monasca: { undetermined: 'firing', alarm_ttl: 14_400_000 } },
+    formats: { generic: {}, zeebe: { severity: 'error' }, monasca: { undetermined: 'firing', alarm_ttl: 14_400_000 }, prometheus: {}, alertmanager: {}, grafana: {}, cloudevents: {} },
   },
   database: { synchronous: 'FULL', retentionMs: 604_800_000 },
   delivery: { ...RETRY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },

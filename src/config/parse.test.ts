@@ -92,7 +92,7 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     sources: [],
     methods: { log: { name: 'log', type: 'log', settings: {}, delivery: DEFAULT_DELIVERY } },
     routes: [{ match: { labels: {} }, methods: ['log'], continue: false }],
-    ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, formats: { generic: {}, zeebe: { severity: 'error' }, monasca: { undetermined: 'firing', alarm_ttl: 14_400_000 } } },
+    ingest: { maxBodyBytes: 1_048_576, maxBatch: 1000, maxPending: 1_000_000, idempotencyTtlMs: 86_400_000, formats: { generic: {}, zeebe: { severity: 'error' }, monasca: { undetermined: 'firing', alarm_ttl: 14_400_000 }, prometheus: {}, alertmanager: {}, grafana: {}, cloudevents: {} } },
     database: { synchronous: 'FULL', retentionMs: 604_800_000 },
     delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
     canaries: [],
@@ -390,13 +390,13 @@ test('secret values appear neither in JSON.stringify, util.inspect nor error mes
 test('format options: ingest.formats.<name>, validated by the format; zeebe_severity is the older spelling', () => {
   assert.deepEqual(parseConfig('ingest: { formats: { zeebe: { severity: critical } } }', {}, noFiles).ingest.formats.zeebe, { severity: 'critical' });
   assert.deepEqual(parseConfig('ingest: { zeebe_severity: warning }', {}, noFiles).ingest.formats.zeebe, { severity: 'warning' });
-  assert.deepEqual(parseConfig('ingest: { formats: }', {}, noFiles).ingest.formats, { generic: {}, zeebe: { severity: 'error' }, monasca: { undetermined: 'firing', alarm_ttl: 14_400_000 } });
+  assert.deepEqual(parseConfig('ingest: { formats: }', {}, noFiles).ingest.formats, { generic: {}, zeebe: { severity: 'error' }, monasca: { undetermined: 'firing', alarm_ttl: 14_400_000 }, prometheus: {}, alertmanager: {}, grafana: {}, cloudevents: {} });
   const issues = (yaml: string) => issuesOf(yaml);
   assert.deepEqual(issues('ingest: { formats: { zeebe: { severity: loud } } }'), [
     'ingest.formats.zeebe.severity: must be one of: critical, error, warning, info',
   ]);
   assert.deepEqual(issues('ingest: { formats: { zeebe: { sevrity: info } } }'), ['ingest.formats.zeebe.sevrity: unknown field']);
-  assert.deepEqual(issues('ingest: { formats: { grafana: {} } }'), ['ingest.formats.grafana: unknown field']);
+  assert.deepEqual(issues('ingest: { formats: { graphite: {} } }'), ['ingest.formats.graphite: unknown field']);
   assert.deepEqual(issues('ingest: { zeebe_severity: info, formats: { zeebe: { severity: error } } }'), [
     'ingest.zeebe_severity: set ingest.formats.zeebe.severity only (zeebe_severity is its older spelling)',
   ]);

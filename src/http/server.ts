@@ -15,6 +15,7 @@ import { errorResponse } from './errors.ts';
 import { ingestRoutes, type IngestRouteDeps } from './ingest-routes.ts';
 import type { Metrics } from './metrics.ts';
 import { alarmListRoutes } from './alarm-list-routes.ts';
+import { alertmanagerApiRoutes } from './alertmanager-api-routes.ts';
 import { silenceRoutes, type SilenceRouteDeps } from './silence-routes.ts';
 
 export interface HttpDeps extends IngestRouteDeps, SilenceRouteDeps {
@@ -44,6 +45,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
 
   app.route('/', alarmListRoutes({ states: deps.store.states, authenticate: deps.authenticate }));
   app.route('/', silenceRoutes(deps));
+  app.route('/', alertmanagerApiRoutes({ states: deps.store.states, authenticate: deps.authenticate, version: deps.version, now: deps.now }));
 
   app.get('/v1/alarms/:id', (c) => {
     const auth = deps.authenticate(c.req.header('authorization'));

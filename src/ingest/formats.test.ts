@@ -15,7 +15,7 @@ const ctx = (over: Partial<ParseContext> = {}): ParseContext => ({
 });
 
 test('every format has a unique name and path, and options that parse from nothing', () => {
-  assert.deepEqual(INGEST_FORMATS.map((f) => [f.name, f.path]), [['generic', '/v1/alarms'], ['zeebe', '/v1/zeebe'], ['monasca', '/v1/monasca']]);
+  assert.deepEqual(INGEST_FORMATS.map((f) => [f.name, f.path]), [['generic', '/v1/alarms'], ['zeebe', '/v1/zeebe'], ['monasca', '/v1/monasca'], ['prometheus', '/api/v2/alerts'], ['alertmanager', '/v1/alertmanager'], ['grafana', '/v1/grafana'], ['cloudevents', '/v1/cloudevents']]);
   for (const f of INGEST_FORMATS) assert.equal(f.options.safeParse({}).success, true, f.name);
   assert.deepEqual(ingestFormat('zeebe')!.options.parse({}), { severity: 'error' });
   assert.equal(ingestFormat('nope'), undefined);

@@ -9,8 +9,14 @@ import { genericFormat } from './generic.ts';
 import { monascaFormat } from './monasca.ts';
 import type { ParseOutcome } from './types.ts';
 import { zeebeFormat } from './zeebe.ts';
+import { prometheusFormat } from './prometheus.ts';
+import { alertmanagerFormat } from './alertmanager.ts';
+import { grafanaFormat } from './grafana.ts';
+import { cloudeventsFormat } from './cloudevents.ts';
 
-export const INGEST_FORMATS: readonly IngestFormat[] = [genericFormat, zeebeFormat, monascaFormat];
+export const INGEST_FORMATS: readonly IngestFormat[] = [
+  genericFormat, zeebeFormat, monascaFormat, prometheusFormat, alertmanagerFormat, grafanaFormat, cloudeventsFormat,
+];
 
 export function ingestFormat(name: string): IngestFormat | undefined {
   return INGEST_FORMATS.find((f) => f.name === name);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkReadBack, fuzzSettings, jsonFuzz, sendInBatches, shownBody, Violations, watchObjectPrototype } from '../support/fuzz.ts';
 import { createHarness, prng, type Harness, type PostResult } from './app-harness.ts';
 
 const ALARM_ID = /^alm_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -594,45 +595,22 @@ test('healthz, readyz (503 after stop), alarm lookup with notification states, 4
 
 // ---- fuzz ---------------------------------------------------------------------------------------
 
-const FUZZ_SEED = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '' ? Number(process.env.FUZZ_SEED) >>> 0 : 1;
-/** A fixed number of bodies, not a time budget (speed belongs in `npm run bench`); FUZZ_COUNT overrides it. */
-const FUZZ_COUNT = process.env.FUZZ_COUNT !== undefined && process.env.FUZZ_COUNT !== '' ? Number(process.env.FUZZ_COUNT) : 2000;
-if (!Number.isSafeInteger(FUZZ_COUNT) || FUZZ_COUNT < 1) throw new Error(`FUZZ_COUNT must be a positive integer, got ${process.env.FUZZ_COUNT}`);
+const { seed: FUZZ_SEED, count: FUZZ_COUNT } = fuzzSettings(2000); // speed belongs in `npm run bench`
 
 type Body = string | Uint8Array;
 
 function fuzzer(rand: () => number) {
-  const int = (n: number) => Math.floor(rand() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const HUGE = [
     '1e400', '-1e400', '123456789012345678901234567890', '9007199254740993', '-9223372036854775809', '9223372036854775808',
     '18446744073709551616', '0.000000000000000000000001', '1.7976931348623157e308', '5e-324', '-0', '1E+2', '8640000000000001',
     '11258999068426283', '1.1258999068426283e16', String(Number.MAX_SAFE_INTEGER), '4294967296',
   ];
-  const CHARS = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\u0000', '\u001f', 'é', '中', '😀', '\u202e', '\ufeff', '\ud800', '\udfff', '\u2028'];
-  const str = (): string => {
-    let s = '';
-    const n = int(12);
-    for (let i = 0; i < n; i++) s += pick(CHARS);
-    return s;
-  };
-  const KEYS = ['name', 'source', 'severity', 'status', 'labels', 'annotations', 'occurred_at', 'dedup_key', 'summary', '__proto__', 'constructor', 'prototype', 'key', 'value', 'valueType', 'intent', 'partitionId'];
-  const value = (depth: number): string => {
-    const r = int(depth > 3 ? 6 : 9);
-    switch (r) {
-      case 0: return 'null';
-      case 1: return pick(['true', 'false']);
-      case 2: return String(int(1000) - 500);
-      case 3: return pick(HUGE);
-      case 4: return JSON.stringify(str());
-      case 5: return JSON.stringify(pick(['critical', 'warning', 'firing', 'resolved', 'INCIDENT', 'CREATED', 'RESOLVED', '2026-01-01T00:00:00Z', '']));
-      case 6: return `[${Array.from({ length: int(4) }, () => value(depth + 1)).join(',')}]`;
-      default: {
-        const keys = new Set(Array.from({ length: int(5) }, () => (rand() < 0.7 ? pick(KEYS) : str())));
-        return `{${[...keys].map((k) => `${JSON.stringify(k)}:${value(depth + 1)}`).join(',')}}`;
-      }
-    }
-  };
+  const { int, pick, str, value, mutate: mutateJson, bytes } = jsonFuzz(rand, {
+    huge: HUGE,
+    chars: ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\u0000', '\u001f', 'é', '中', '😀', '\u202e', '\ufeff', '\ud800', '\udfff', '\u2028'],
+    keys: ['name', 'source', 'severity', 'status', 'labels', 'annotations', 'occurred_at', 'dedup_key', 'summary', '__proto__', 'constructor', 'prototype', 'key', 'value', 'valueType', 'intent', 'partitionId'],
+    scalars: ['critical', 'warning', 'firing', 'resolved', 'INCIDENT', 'CREATED', 'RESOLVED', '2026-01-01T00:00:00Z', ''],
+  });
   const validGeneric = (): string =>
     JSON.stringify({
       name: `N${int(50)}`,
@@ -650,30 +628,8 @@ function fuzzer(rand: () => number) {
     rec.partitionId = int(8);
     return JSON.stringify(rec);
   };
-  const mutate = (s: string): string => {
-    let out = s;
-    const n = 1 + int(4);
-    for (let i = 0; i < n; i++) {
-      const at = int(out.length + 1);
-      switch (int(6)) {
-        case 0: out = out.slice(0, at); break; // truncate
-        case 1: out = out.slice(0, at) + out.slice(at + 1 + int(5)); break; // delete
-        case 2: out = out.slice(0, at) + pick(['{', '}', '[', ']', ',', ':', '"', '\\', '0', 'e', '-', ' ', 'null']) + out.slice(at); break;
-        case 3: { // replace a scalar value with a random one
-          const m = /:(\s*)("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)/g;
-          const found = [...out.matchAll(m)];
-          if (found.length > 0) {
-            const f = pick(found);
-            out = out.slice(0, f.index!) + ':' + value(2) + out.slice(f.index! + f[0].length);
-          }
-          break;
-        }
-        case 4: out = out.replace(/"(\w+)":/, `"__proto__":`); break;
-        default: out = out.replace(/\d{6,}/, pick(HUGE)); break;
-      }
-    }
-    return out;
-  };
+  // Besides the common edits: a key renamed __proto__, a long number made huge.
+  const mutate = (s: string): string => mutateJson(s, [(out) => out.replace(/"(\w+)":/, `"__proto__":`), (out) => out.replace(/\d{6,}/, pick(HUGE))]);
   const deep = (): string => {
     const d = 500 + int(5500);
     const kind = int(4);
@@ -686,7 +642,6 @@ function fuzzer(rand: () => number) {
     }
     return rand() < 0.5 ? inner : `{"name":"Deep","labels":{"x":${inner}}}`;
   };
-  const bytes = (): Uint8Array => Uint8Array.from({ length: int(300) }, () => int(256));
 
   return (): { path: string; body: Body } => {
     const path = rand() < 0.5 ? '/v1/alarms' : '/v1/zeebe';
@@ -706,55 +661,32 @@ function fuzzer(rand: () => number) {
 test(`fuzz: ${FUZZ_COUNT} random bodies never get a 5xx (seed ${FUZZ_SEED}, rerun with FUZZ_SEED)`, { timeout: 60_000 }, async (t) => {
   const yaml = 'database: { synchronous: "OFF" }\ningest: { max_batch: 4 }';
   await withHarness(yaml, async (h) => {
-    const next = fuzzer(prng(FUZZ_SEED));
     const byStatus = new Map<number, number>();
-    const violations = new Map<string, { count: number; example: string }>();
-    const violation = (kind: string, example: string) => {
-      const v = violations.get(kind);
-      if (v) v.count++;
-      else violations.set(kind, { count: 1, example });
-    };
-    const protoKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+    const violations = new Violations();
+    const prototypeUnchanged = watchObjectPrototype();
     const accepted: string[] = [];
-    const BATCH = 16;
-    let sent = 0;
-    for (let i = 0; i < FUZZ_COUNT; i += BATCH) {
-      const reqs = Array.from({ length: Math.min(BATCH, FUZZ_COUNT - i) }, next);
-      // A request that throws instead of answering (a crash in the app) fails the test here.
-      const results = await Promise.all(reqs.map((q) => h.post(q.path, q.body)));
-      sent += reqs.length;
-      results.forEach((r, j) => {
-        const q = reqs[j]!;
-        const text = typeof q.body === 'string' ? q.body : `<${q.body.length} random bytes>`;
-        const shown = `${q.path} → ${r.status} ${r.text.slice(0, 150)} for ${text.length > 200 ? `${text.slice(0, 200)}… (${text.length} chars)` : text}`;
-        byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-        if (![200, 202, 400, 413].includes(r.status)) violation(`status ${r.status}`, shown);
-        if (r.json === undefined || r.json === null || typeof r.json !== 'object') violation('body is not a JSON object', shown);
-        else if (!/^application\/json/.test(r.headers.get('content-type') ?? '')) violation('content-type is not application/json', shown);
-        else if (r.status >= 400 && (typeof r.json.error !== 'string' || typeof r.json.code !== 'string')) violation(`${r.status} without error/code`, shown);
-        else if (r.status === 400 && (typeof r.json.field !== 'string' || r.json.code !== 'invalid_request')) violation('400 without field/code invalid_request', shown);
-        else if (r.status === 413 && r.json.code !== 'payload_too_large') violation('413 without code payload_too_large', shown);
-        else if ((r.status === 202 || r.status === 200) && Array.isArray(r.json.alarm_ids)) accepted.push(...(r.json.alarm_ids as string[]));
-      });
-    }
-    // Everything accepted can be read back.
-    for (const id of new Set(accepted)) {
-      const r = await h.get(`/v1/alarms/${id}`);
-      if (r.status !== 200) violation(`accepted alarm unreadable (GET ${r.status})`, `${id}: ${r.text.slice(0, 200)} ${JSON.stringify(h.logger.records.at(-1))}`);
-    }
+    // A request that throws instead of answering (a crash in the app) fails the test here.
+    const sent = await sendInBatches(FUZZ_COUNT, fuzzer(prng(FUZZ_SEED)), (q) => h.post(q.path, q.body), (q, r) => {
+      const shown = `${q.path} → ${r.status} ${r.text.slice(0, 150)} for ${shownBody(q.body)}`;
+      byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+      if (![200, 202, 400, 413].includes(r.status)) violations.add(`status ${r.status}`, shown);
+      if (r.json === undefined || r.json === null || typeof r.json !== 'object') violations.add('body is not a JSON object', shown);
+      else if (!/^application\/json/.test(r.headers.get('content-type') ?? '')) violations.add('content-type is not application/json', shown);
+      else if (r.status >= 400 && (typeof r.json.error !== 'string' || typeof r.json.code !== 'string')) violations.add(`${r.status} without error/code`, shown);
+      else if (r.status === 400 && (typeof r.json.field !== 'string' || r.json.code !== 'invalid_request')) violations.add('400 without field/code invalid_request', shown);
+      else if (r.status === 413 && r.json.code !== 'payload_too_large') violations.add('413 without code payload_too_large', shown);
+      else if ((r.status === 202 || r.status === 200) && Array.isArray(r.json.alarm_ids)) accepted.push(...(r.json.alarm_ids as string[]));
+    });
+    await checkReadBack((path) => h.get(path), accepted, violations, () => JSON.stringify(h.logger.records.at(-1)));
     t.diagnostic(`${sent} bodies, statuses ${JSON.stringify(Object.fromEntries(byStatus))}, ${new Set(accepted).size} alarms accepted`);
     assert.equal(sent, FUZZ_COUNT, 'every fuzzed body was sent and answered');
-    assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), protoKeys, 'Object.prototype unchanged');
+    prototypeUnchanged();
     assert.equal((await h.get('/healthz')).status, 200);
     assert.equal((await h.get('/readyz')).status, 200);
     assertAccepted(await h.post('/v1/alarms', { name: 'StillAlive' }), 1);
     assert.ok((byStatus.get(202) ?? 0) > sent / 20, 'the fuzz reaches the accept path');
     assert.ok((byStatus.get(400) ?? 0) > sent / 5, 'the fuzz reaches the error paths');
-    assert.equal(
-      violations.size,
-      0,
-      `invariant violations (seed ${FUZZ_SEED}):\n${[...violations].map(([k, v]) => `  ${k} ×${v.count}, e.g. ${v.example}`).join('\n')}`,
-    );
+    violations.assertNone(FUZZ_SEED);
   });
 });
 
