@@ -400,10 +400,10 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     now: () => clock.now(),
     logger,
     skipped: (source, reason, n) => metrics.ingest.skipped?.(source, reason, n),
-    verifySignature: (req) => {
-      const signers = live.sources().filter((s) => s.signingSecrets.length > 0);
+    signatures: {
+      active: () => live.sources().some((s) => s.signingSecrets.length > 0),
       // Signatures carry wall-clock timestamps.
-      return signers.length === 0 ? undefined : verifySignature(req, signers, (relayClock?.wall ?? clock).now());
+      verify: (req) => verifySignature(req, live.sources().filter((s) => s.signingSecrets.length > 0), (relayClock?.wall ?? clock).now()),
     },
     store,
     metrics,

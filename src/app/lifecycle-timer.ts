@@ -16,6 +16,8 @@ import type { SilenceBook } from '../ingest/silences.ts';
 import { nextBoundary } from '../lifecycle/silence.ts';
 
 export const LIFECYCLE_TICK_MS = 1000;
+/** An alarm whose ends_at passed while the relay was down gets this long after start to be refreshed. */
+export const DOWNTIME_EXPIRY_HOLD_MS = 5 * 60_000;
 
 export interface LifecycleTimerDeps {
   readonly lifecycle: Lifecycle;
@@ -43,6 +45,7 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
   let inTick: Promise<void> | undefined;
   /** The last failure said (the same one again, a full disk say, is logged at debug, not every second). */
   let lastError: string | undefined;
+  let downtime: { startedAt: number; holdUntil: number } | undefined;
 
   const work = async (): Promise<boolean> => {
     const now = clock.now();
@@ -50,7 +53,7 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
     if (!sweep && deps.nextWake() > now) return false;
     const r = await deps.committer.submit(() => {
       const n = sweep ? deps.lifecycle.sweep(now) : 0;
-      const w = deps.lifecycle.wake(now);
+      const w = deps.lifecycle.wake(now, downtime && now < downtime.holdUntil ? downtime : undefined);
       return { notifications: n + w.notifications, more: w.more };
     });
     if (sweep) {
@@ -90,6 +93,8 @@ export function lifecycleTimer(deps: LifecycleTimerDeps): LifecycleTimer {
     tick,
     start() {
       running = true;
+      const startedAt = clock.now();
+      downtime = { startedAt, holdUntil: startedAt + DOWNTIME_EXPIRY_HOLD_MS };
       void tick();
       loop();
     },

@@ -200,6 +200,9 @@ test('each documented error message, exactly', () => {
     ['sources: { prom: { signing_secret: nope } }', 'sources.prom.signing_secret: must be "whsec_" followed by base64'],
     ['sources: { prom: { token: t1, previous_signing_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw } }', 'sources.prom.previous_signing_secret: is used with signing_secret only (the one that replaces it)'],
     ['sources: { a: { basic_auth: { username: p, password: x } }, b: { basic_auth: { username: p, password: y } } }', 'sources.b.basic_auth.username: same user name as sources.a; every source needs its own'],
+    ['sources: { a: { basic_auth: { username: "p:q", password: x } } }', 'sources.a.basic_auth.username: must not contain ":" (basic auth splits user name and password there)'],
+    ['sources: { a: { signing_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw }, b: { signing_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw } }', 'sources.b.signing_secret: same secret as a signing secret of sources.a; every source needs its own'],
+    ['sources: { a: { signing_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw } }\ningest: { idempotency_ttl: 1m }', 'ingest.idempotency_ttl: must be at least 5m while a source has a signing_secret (a signed request is remembered that long to refuse its replay)'],
     ['sources: { zeebe: { token: "${ZEEBE_TOKEN}" } }', 'sources.zeebe.token: environment variable ZEEBE_TOKEN is not set'],
     [
       'sources: { scripts: { token_file: /etc/x } }',

@@ -236,6 +236,7 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     delivery,
     canaries: buildCanaries(raw, methods, secrets, issues),
     lifecycle: { notifyUnknownResolved: raw.lifecycle.notify_unknown_resolved },
+    ...checkReplayWindow(raw, sources, issues),
     admin: { tokens: buildAdminTokens(raw, sources, path, secrets, issues) },
     ...(raw.kafka && { kafka: buildKafka(raw.kafka, kafkaContext(path, secrets, issues)) }),
   };
@@ -277,6 +278,7 @@ function buildFormatOptions(raw: RawConfig, issues: Issues): Record<string, unkn
 function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceConfig[] {
   const owners = new Map<string, string>(); // token → source name
   const users = new Map<string, string>(); // basic auth user name → source name
+  const signers = new Map<string, string>(); // signing secret → source name
   return Object.entries(raw.sources).map(([name, s]) => {
     const at = ['sources', name];
     // The heartbeat canary's own alarms carry this source (receivers may filter on it).
@@ -290,6 +292,7 @@ function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceC
     let basicAuth: SourceConfig['basicAuth'];
     if (s.basic_auth) {
       const password = secrets.read([...at, 'basic_auth'], s.basic_auth, 'password', { required: true });
+      if (s.basic_auth.username.includes(':')) issues.add([...at, 'basic_auth', 'username'], 'must not contain ":" (basic auth splits user name and password there)');
       const other = users.get(s.basic_auth.username);
       if (other !== undefined) issues.add([...at, 'basic_auth', 'username'], `same user name as sources.${other}; every source needs its own`);
       users.set(s.basic_auth.username, name);
@@ -301,6 +304,14 @@ function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceC
     ];
     if (signing[0] === undefined && signing[1] !== undefined) issues.add([...at, 'previous_signing_secret'], 'is used with signing_secret only (the one that replaces it)');
     const signingSecrets = signing.filter((x): x is Secret => x !== undefined);
+    // A signature names its source by the secret that makes it: no two sources may share one.
+    signing.forEach((secret, i) => {
+      if (!secret) return;
+      const key = i === 0 ? 'signing_secret' : 'previous_signing_secret';
+      const owner = signers.get(secret.reveal());
+      if (owner !== undefined && owner !== name) issues.add([...at, key], `same secret as a signing secret of sources.${owner}; every source needs its own`);
+      signers.set(secret.reveal(), name);
+    });
     if (!token && !basicAuth && signingSecrets.length === 0 && !issues.lines.some((l) => l.startsWith(`sources.${name}`))) {
       issues.add(at, 'set a credential: token (or token_file), basic_auth, or signing_secret (or signing_secret_file)');
     }
@@ -437,6 +448,14 @@ function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issu
       ...(r.group_by !== undefined && { group: { by: r.group_by, waitMs: r.group_wait ?? 30_000, intervalMs: r.group_interval ?? 300_000 } }),
     };
   });
+}
+
+/** A signed request's id is remembered for ingest.idempotency_ttl: at least the signatures' tolerance, or a replay would pass. */
+function checkReplayWindow(raw: RawConfig, sources: readonly SourceConfig[], issues: Issues): Record<string, never> {
+  if (sources.some((s) => s.signingSecrets.length > 0) && raw.ingest.idempotency_ttl < 5 * 60_000) {
+    issues.add(['ingest', 'idempotency_ttl'], 'must be at least 5m while a source has a signing_secret (a signed request is remembered that long to refuse its replay)');
+  }
+  return {};
 }
 
 /** admin.tokens and admin.tokens_file (one token per line): none may be a source's token. */

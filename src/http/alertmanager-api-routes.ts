@@ -7,6 +7,7 @@
  * POST /api/v2/alerts, is the `prometheus` ingest format. Same auth as ingest: with sources configured,
  * each source sees only its own alarms.
  */
+import { RE2JS } from 're2js';
 import { Hono } from 'hono';
 import type { Alarm } from '../domain/alarm.ts';
 import { labelSetFingerprint } from '../ingest/am-fingerprint.ts';
@@ -82,10 +83,20 @@ const MATCHER = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*([\s\S]*?)\s*$/
 /** Longest matcher or receiver regex accepted (they run against every alarm listed). */
 const MAX_PATTERN = 1024;
 
-/** An anchored regex, as Alertmanager compiles matchers (`^(?:re)$`); undefined when JS cannot compile it. */
-function anchored(re: string): RegExp | undefined {
+/** A compiled matcher regex: `test` is a match of the whole value, as Alertmanager anchors them. */
+interface Anchored {
+  test(value: string): boolean;
+}
+
+/**
+ * An anchored regex, compiled as Alertmanager does: RE2 (re2js), whose matching time is linear in the
+ * input, so no pattern can stall the relay (a JavaScript RegExp can backtrack for ever), and whose
+ * syntax is Go's (`(?i)` flags included). Undefined when RE2 cannot compile it.
+ */
+function anchored(re: string): Anchored | undefined {
   try {
-    return new RegExp(`^(?:${re})$`);
+    const compiled = RE2JS.compile(re);
+    return { test: (value) => compiled.matches(value) };
   } catch {
     return undefined;
   }
@@ -168,7 +179,7 @@ export function alertmanagerApiRoutes(deps: AlertmanagerApiDeps): Hono {
       matchers.push(m);
     }
     const receiverParam = c.req.query('receiver');
-    let receiver: RegExp | undefined;
+    let receiver: Anchored | undefined;
     if (receiverParam !== undefined && receiverParam !== '') {
       receiver = receiverParam.length > MAX_PATTERN ? undefined : anchored(receiverParam);
       if (!receiver) return errorResponse(c, 'invalid_request', 'receiver must be a regular expression (at most 1024 characters)', { field: 'receiver' });

@@ -30,10 +30,10 @@ export interface IngestRouteDeps {
   /** Counts the messages a parser dropped (alarm TTL, ignored states). */
   readonly skipped?: (source: string, reason: SkipReason, n: number) => void;
   /**
-   * Signed ingest: which source signed a request that has no Authorization header but a
-   * `webhook-signature` (see http/signature). Absent, or `undefined` from it: no source signs.
+   * Signed ingest (see http/signature): `active()` when some source has a signing secret; `verify`
+   * says which source signed a request that has no Authorization header but a `webhook-signature`.
    */
-  readonly verifySignature?: (req: SignedRequest) => SignatureResult | undefined;
+  readonly signatures?: { active(): boolean; verify(req: SignedRequest): SignatureResult };
 }
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
@@ -49,9 +49,9 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
     app.post(
       format.path,
       async (c, next) => {
-        const authorization = c.req.header('authorization');
-        // Signed (Standard Webhooks) instead of a token: checked once the body is read.
-        const signed = authorization === undefined && c.req.header('webhook-signature') !== undefined && deps.verifySignature !== undefined;
+        const authorization = c.req.header('authorization') || undefined;
+        // Signed (Standard Webhooks) instead of a token, when a source signs: checked once the body is read.
+        const signed = authorization === undefined && c.req.header('webhook-signature') !== undefined && deps.signatures?.active() === true;
         const auth = signed ? { ok: true as const, source: undefined } : deps.authenticate(authorization);
         if (!auth.ok) return errorResponse(c, 'unauthorized', auth.message);
         c.set('source', auth.source);
@@ -73,12 +73,12 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
           const body = await readBodyText(c, deps.maxBodyBytes);
           if (c.get('signed')) {
             const header = (name: string) => c.req.header(name);
-            const v = deps.verifySignature!({ id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature'), body });
-            if (!v) return errorResponse(c, 'unauthorized', 'missing Authorization: Bearer <token> (no source takes signed requests)');
+            const v = deps.signatures!.verify({ id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature'), body });
             if (!v.ok) return errorResponse(c, 'unauthorized', v.message);
             authSource = v.source;
-            // The webhook-id stands for the request: a replay within the tolerance (and the TTL) is a repeat.
-            if (idempotencyKey === undefined) idempotencyKey = `webhook-id:${v.id.slice(0, MAX_IDEMPOTENCY_KEY)}`;
+            // The signed webhook-id stands for the request, whatever Idempotency-Key (not signed) says: a
+            // replay within the tolerance is a repeat (config keeps idempotency_ttl at least as long).
+            idempotencyKey = `webhook-id:${deps.hash(v.id)}`;
           }
           const ctx: ParseContext = {
             source: authSource ?? format.defaultSource,

@@ -18,7 +18,7 @@ import { IngestError, issueToIngestError } from './errors.ts';
 import { describe, optString } from './fields.ts';
 import { defineFormat, type ParseContext } from './format.ts';
 import { parseJsonLossless } from './lossless.ts';
-import { alertName, alertObject, amAlarm, checkTimes, goTime, labelSet } from './prometheus.ts';
+import { alertName, alertObject, amAlarm, bestEffort, checkTimes, goTime, labelSet } from './prometheus.ts';
 import type { ParsedAlarm, ParseOutcome } from './types.ts';
 
 /** The webhook payload version read here (Alertmanager 0.x writes "4"). */
@@ -84,7 +84,8 @@ export function parseAlertmanager(body: string, ctx: Pick<ParseContext, 'source'
     ...(externalURL !== undefined && { externalURL }),
   };
   if (alerts.length === 0) return { kind: 'ignored', reason: 'no alerts in the message' };
-  return { kind: 'alarms', items: alerts.map((a, i) => parseAlert(a, `alerts[${i}]`, ctx, shared)) };
+  // Best effort: Alertmanager does not retry a 4xx, so one bad alert must not lose its group.
+  return bestEffort(alerts, (a, i) => parseAlert(a, `alerts[${i}]`, ctx, shared));
 }
 
 /** POST /v1/alertmanager: an Alertmanager webhook receiver. No options. */

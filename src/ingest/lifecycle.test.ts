@@ -181,4 +181,17 @@ describe(`lifecycle in the outbox (${sqliteDriver})`, () => {
     assert.equal(r.wake(T + step + 59_000), 0);
     assert.equal(r.wake(T + step + 60_000), 1, 'the reminder at its time');
   });
+
+  test('an ends_at that passed while the relay was down is held after start: its sender gets the time to refresh it', () => {
+    const r = rig([route()]);
+    r.post({ labels: { host: 'a' }, endsAt: 5000 }, 1000);
+    r.post({ labels: { host: 'b' }, endsAt: 5000 }, 1000);
+    // Down from 2000 to 60000; started again at 60000, holding such expiries until 60000 + 300000.
+    const downtime = { startedAt: 60_000, holdUntil: 360_000 };
+    assert.equal(r.store.enqueue.transaction(() => r.lc.wake(60_000, downtime).notifications), 0, 'not at once');
+    r.post({ labels: { host: 'a' }, endsAt: 500_000 }, 61_000); // the sender refreshed a
+    assert.equal(r.store.enqueue.transaction(() => r.lc.wake(359_000, downtime).notifications), 0);
+    assert.equal(r.store.enqueue.transaction(() => r.lc.wake(360_000, downtime).notifications), 1, 'b, not refreshed, resolves when the hold ends');
+    assert.equal(r.store.states.getState('src', '{"host":"a"}')!.status, 'firing');
+  });
 });

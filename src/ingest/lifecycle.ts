@@ -71,8 +71,12 @@ export class Lifecycle {
     return e.ids;
   }
 
-  /** Timer work due by `now`: expiries, repeats, ends of holds, groups. */
-  wake(now: number): { notifications: number; more: boolean } {
+  /**
+   * Timer work due by `now`: expiries, repeats, ends of holds, groups. `downtime`: when the relay
+   * started, and until when an `ends_at` that passed while it was down is held (its sender gets that
+   * long to refresh the alarm, as it would have had tocsin been up: Prometheus re-sends every minute).
+   */
+  wake(now: number, downtime?: { readonly startedAt: number; readonly holdUntil: number }): { notifications: number; more: boolean } {
     const { states } = this.#d;
     let notifications = 0;
     const due = states.dueStates(now, WAKE_LIMIT);
@@ -85,6 +89,10 @@ export class Lifecycle {
         continue;
       }
       if (expired(st, now)) {
+        if (downtime && st.endsAt! < downtime.startedAt && now < downtime.holdUntil) {
+          states.putState({ ...st, wakeAt: downtime.holdUntil });
+          continue;
+        }
         notifications += this.#expire(st, alarm, now);
         continue;
       }

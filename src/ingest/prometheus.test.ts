@@ -173,25 +173,36 @@ test('Go times: fractions to nanoseconds, offsets, the zero time; impossible dat
 });
 
 test('bad input: an IngestError naming the field', () => {
-  const one = (change: (a: Record<string, unknown>) => void) => JSON.stringify([JSON.parse(FIRING)[0], alert(change)]);
+  const one = (change: (a: Record<string, unknown>) => void) => JSON.stringify([alert(change)]);
   throwsOn('{"labels":{"alertname":"X"}}', 'body', 'must be a JSON array of alerts (the Alertmanager v2 API), got an object');
   throwsOn('"x"', 'body', /^must be a JSON array of alerts/);
   throwsOn('[{"labels":', 'body', /^invalid JSON/);
   throwsOn('[1]', '[0]', 'must be an alert object {labels, annotations, startsAt, endsAt, generatorURL}, got 1');
   throwsOn('[null]', '[0]', /^must be an alert object/);
-  throwsOn(one((a) => delete a.labels), '[1].labels', 'is required: an object of label names and string values');
-  throwsOn(one((a) => (a.labels = ['alertname'])), '[1].labels', 'must be an object of string values, got an array');
-  throwsOn(one((a) => (a.labels = { cluster: 'lab' })), '[1].labels.alertname', 'is required: tocsin names the alarm after the alertname label');
-  throwsOn(one((a) => (a.labels = { alertname: '' })), '[1].labels.alertname', 'must not be empty');
-  throwsOn(one((a) => (a.labels = { alertname: 'X', port: 9100 })), '[1].labels.port', 'must be a string, got 9100');
-  throwsOn(one((a) => (a.labels = { alertname: 'X', '': 'v' })), '[1].labels', 'must not have an empty name');
+  throwsOn(one((a) => delete a.labels), '[0].labels', 'is required: an object of label names and string values');
+  throwsOn(one((a) => (a.labels = ['alertname'])), '[0].labels', 'must be an object of string values, got an array');
+  throwsOn(one((a) => (a.labels = { cluster: 'lab' })), '[0].labels.alertname', 'is required: tocsin names the alarm after the alertname label');
+  throwsOn(one((a) => (a.labels = { alertname: '' })), '[0].labels.alertname', 'is required: tocsin names the alarm after the alertname label'); // an empty label is no label
+  throwsOn(one((a) => (a.labels = { alertname: 'X', port: 9100 })), '[0].labels.port', 'must be a string, got 9100');
+  throwsOn(one((a) => (a.labels = { alertname: 'X', '': 'v' })), '[0].labels', 'must not have an empty name');
   throwsOn('[{"labels":{"alertname":"X","__proto__":"v"}}]', '[0].labels.__proto__', 'is a reserved name and cannot be used as a key');
-  throwsOn(one((a) => (a.annotations = 'text')), '[1].annotations', 'must be an object of string values, got "text"');
-  throwsOn(one((a) => (a.annotations = { summary: null })), '[1].annotations.summary', 'must be a string, got null');
-  throwsOn(one((a) => (a.startsAt = 1795305262534)), '[1].startsAt', 'must be an RFC 3339 time like 2026-11-22T01:00:41.721Z, got 1795305262534');
-  throwsOn(one((a) => (a.endsAt = '2026-02-30T00:00:00Z')), '[1].endsAt', /^must be an RFC 3339 time/);
-  throwsOn(one((a) => (a.endsAt = '2026-11-22T00:00:00Z')), '[1].endsAt', 'must not be before startsAt');
-  throwsOn(one((a) => (a.generatorURL = 5)), '[1].generatorURL', 'must be a string, got 5');
+  throwsOn(one((a) => (a.annotations = 'text')), '[0].annotations', 'must be an object of string values, got "text"');
+  throwsOn(one((a) => (a.annotations = { summary: null })), '[0].annotations.summary', 'must be a string, got null');
+  throwsOn(one((a) => (a.startsAt = 1795305262534)), '[0].startsAt', 'must be an RFC 3339 time like 2026-11-22T01:00:41.721Z, got 1795305262534');
+  throwsOn(one((a) => (a.endsAt = '2026-02-30T00:00:00Z')), '[0].endsAt', /^must be an RFC 3339 time/);
+  throwsOn(one((a) => (a.endsAt = '2026-11-22T00:00:00Z')), '[0].endsAt', 'must not be before startsAt');
+  throwsOn(one((a) => (a.generatorURL = 5)), '[0].generatorURL', 'must be a string, got 5');
+  // Labels with an empty value are dropped before the fingerprint, as Alertmanager does.
+  const withEmpty = parsedAlarms(parsePrometheus(JSON.stringify([{ labels: { alertname: 'B', x: '' } }]), { source: 'prometheus', now: NOW }))[0]!;
+  assert.deepEqual(withEmpty.alarm.labels, { alertname: 'B' });
+  assert.equal(withEmpty.alarm.dedupKey, labelSetFingerprint({ alertname: 'B' }));
+  // Times outside years 0000–9999 once in UTC (Go clients could not read them back).
+  assert.equal(parseGoTime('0000-01-01T00:00:00+23:59'), undefined);
+  assert.equal(parseGoTime('9999-12-31T23:59:59-23:59'), undefined);
+  // Best effort, like Alertmanager: with readable alerts next to it, a bad one is counted, not fatal.
+  const mixed = parsePrometheus(JSON.stringify([JSON.parse(FIRING)[0], alert((a) => delete a.labels)]), { source: 'prometheus', now: NOW });
+  assert.equal(parsedAlarms(mixed).length, 1);
+  assert.deepEqual((mixed as { skipped?: unknown }).skipped, { invalid: 1 });
 });
 
 test('the format: POST /api/v2/alerts, source prometheus by default, no options', () => {

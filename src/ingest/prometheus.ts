@@ -57,8 +57,13 @@ export function parseGoTime(s: string): number | undefined {
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, ms);
-  return d.getTime() - offsetMin * 60_000;
+  const t = d.getTime() - offsetMin * 60_000;
+  // In UTC, within years 0000–9999 (what Go clients such as amtool can read back).
+  return t < YEAR_0000_MS || t > YEAR_9999_END_MS ? undefined : t;
 }
+
+const YEAR_0000_MS = -62_167_219_200_000;
+const YEAR_9999_END_MS = 253_402_300_799_999;
 
 const timeMessage = (input: unknown) => `must be an RFC 3339 time like 2026-11-22T01:00:41.721Z, got ${describe(input)}`;
 
@@ -160,7 +165,8 @@ const postableAlert = z.object({ startsAt: goTime, endsAt: goTime, generatorURL:
 
 function parseAlert(raw: unknown, prefix: string, ctx: Pick<ParseContext, 'source' | 'now'>): ParsedAlarm {
   const o = alertObject(raw, prefix, 'an alert object {labels, annotations, startsAt, endsAt, generatorURL}');
-  const labels = labelSet(o.labels, `${prefix}.labels`, true);
+  // Like Alertmanager: labels with an empty value are no labels (nor part of the fingerprint).
+  const labels = Object.fromEntries(Object.entries(labelSet(o.labels, `${prefix}.labels`, true)).filter(([, v]) => v !== ''));
   const name = alertName(labels, `${prefix}.labels`);
   const annotations = labelSet(o.annotations, `${prefix}.annotations`, false);
   const r = postableAlert.safeParse(o);
@@ -181,12 +187,38 @@ function parseAlert(raw: unknown, prefix: string, ctx: Pick<ParseContext, 'sourc
   return { alarm };
 }
 
-/** The body Prometheus POSTs to /api/v2/alerts → one alarm per alert (an empty array is ignored, as Alertmanager does). */
+/**
+ * The body Prometheus POSTs to /api/v2/alerts → one alarm per alert (an empty array is ignored, as
+ * Alertmanager does). Best effort, like Alertmanager (see bestEffort): one bad alert does not lose the
+ * batch (the others are stored, it is counted in `tocsin_alarms_skipped_total{reason="invalid"}`); when
+ * none can be read, the first one's error is the answer (400 naming its field).
+ */
 export function parsePrometheus(body: string, ctx: Pick<ParseContext, 'source' | 'now'>): ParseOutcome {
   const doc = parseJsonLossless(body);
   if (!Array.isArray(doc)) throw new IngestError('body', `must be a JSON array of alerts (the Alertmanager v2 API), got ${describe(doc)}`);
   if (doc.length === 0) return { kind: 'ignored', reason: 'empty array: no alerts' };
-  return { kind: 'alarms', items: doc.map((a, i) => parseAlert(a, `[${i}]`, ctx)) };
+  return bestEffort(doc, (a, i) => parseAlert(a, `[${i}]`, ctx));
+}
+
+/**
+ * Alertmanager's way with a batch: the alerts that can be read, and how many could not (counted as
+ * skipped, reason `invalid`); when none can be read, the first one's IngestError.
+ */
+export function bestEffort(alerts: readonly unknown[], parse: (a: unknown, i: number) => ParsedAlarm): ParseOutcome {
+  const items: ParsedAlarm[] = [];
+  let first: IngestError | undefined;
+  let invalid = 0;
+  alerts.forEach((a, i) => {
+    try {
+      items.push(parse(a, i));
+    } catch (e) {
+      if (!(e instanceof IngestError)) throw e;
+      first ??= e;
+      invalid++;
+    }
+  });
+  if (items.length === 0) throw first!;
+  return { kind: 'alarms', items, ...(invalid > 0 && { skipped: { invalid } }) };
 }
 
 /** POST /api/v2/alerts: what Prometheus sends its Alertmanagers. No options. */

@@ -7,9 +7,10 @@ import type { AlarmInput } from '../domain/alarm.ts';
 /**
  * Why a message was not notified, as counted (metric `reason`): `ttl`, older than the format's alarm TTL
  * (dropped); `actions_disabled`, its source disabled notifications for it (recorded, not notified);
- * `undetermined`, a state the config says to ignore (dropped).
+ * `undetermined`, a state the config says to ignore (dropped); `invalid`, an alert of a batch that a
+ * best-effort format (Prometheus' Alertmanager API) could not read, while the others were stored.
  */
-export type SkipReason = 'ttl' | 'actions_disabled' | 'undetermined';
+export type SkipReason = 'ttl' | 'actions_disabled' | 'undetermined' | 'invalid';
 
 export interface ParsedAlarm {
   readonly alarm: AlarmInput;

@@ -37,6 +37,12 @@ test('signed ingest: the signing source is the alarm\'s; a replayed webhook-id i
     assert.equal(replay.status, 200, 'a replay is a repeat');
     assert.deepEqual(replay.json.alarm_ids, first.json.alarm_ids);
     assert.equal(h.count('alarms'), 1, 'nothing stored again');
+    const disguised = await h.post('/v1/alarms', body, { ...headers, 'idempotency-key': 'attacker-1' });
+    assert.equal(disguised.status, 200, 'an Idempotency-Key (not signed) does not make a replay new');
+    assert.equal(h.count('alarms'), 1);
+    // Ids that share their first 255 characters are still different messages.
+    const long = 'msg_' + 'x'.repeat(300);
+    for (const tail of ['a', 'b']) assert.equal((await h.post('/v1/alarms', body, signed(body, { id: long + tail }))).status, 202, tail);
 
     const other = JSON.stringify({ name: 'Signed', labels: { n: '2' } });
     const tampered = await h.post('/v1/alarms', other, headers);
@@ -54,6 +60,27 @@ test('signed ingest: the signing source is the alarm\'s; a replayed webhook-id i
     assert.equal((await h.post('/v1/alarms', { name: 'None' })).status, 401);
     const everything = [first.text, replay.text, tampered.text, stale.text, h.logger.text()].join('\n');
     for (const s of [SECRET, OLD_SECRET, SECRET.slice(6, 20)]) assert.ok(!everything.includes(s), 'a secret leaked');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('with authentication off, a signed request is an ordinary one (its signature headers are ignored)', async () => {
+  const h = await createHarness({});
+  try {
+    const body = JSON.stringify({ name: 'Open' });
+    assert.equal((await h.post('/v1/alarms', body, signed(body, { secret: OLD_SECRET }))).status, 202);
+    assert.equal((await h.post('/v1/alarms', body, { ...signed(body), authorization: '' })).status, 202);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('an empty Authorization header next to a signature is no credential: the signature decides', async () => {
+  const h = await createHarness({ yaml });
+  try {
+    const body = JSON.stringify({ name: 'EmptyAuth' });
+    assert.equal((await h.post('/v1/alarms', body, { ...signed(body), authorization: '' })).status, 202);
   } finally {
     await h.cleanup();
   }
