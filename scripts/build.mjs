@@ -19,7 +19,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
 
 /** Modules imported with import(): each starts a chunk of its own (see src/main.ts, src/serve.ts, src/runtime/relay.ts). */
-const LAZY = ['src/serve.ts', 'src/config/load.ts', 'src/app.ts', 'src/runtime/threads.ts', 'src/canary/status-command.ts', 'src/cli/silence-command.ts', 'src/config/match.ts'];
+const LAZY = ['src/serve.ts', 'src/config/load.ts', 'src/app.ts', 'src/runtime/threads.ts', 'src/canary/status-command.ts', 'src/cli/silence-command.ts', 'src/cli/check-command.ts', 'src/config/match.ts'];
 /** Started as threads (see src/runtime/threads.ts). */
 const THREADS = ['src/runtime/delivery-worker.ts'];
 

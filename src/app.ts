@@ -3,8 +3,9 @@
  * Composition root: builds the database, store, channels, ingest, dispatcher, services and HTTP app from
  * a Config and injected runtime pieces. No globals, no side effects until start().
  *
- * Services start in order and stop in reverse: housekeeping, dispatcher, ingest (on stop: commits
- * already queued finish first, then deliveries drain, then housekeeping stops, then the database closes).
+ * Services start in order and stop in reverse: housekeeping, dispatcher, ingest, the lifecycle timer, the
+ * heartbeat checks (on stop: commits already queued finish first, then deliveries drain, then housekeeping
+ * stops, then the database closes).
  */
 import type { Config } from './config/types.ts';
 import type { HttpClient, MailServer, MailTransport } from './channels/types.ts';
@@ -48,6 +49,7 @@ import { Lifecycle } from './ingest/lifecycle.ts';
 import { SilenceBook } from './ingest/silences.ts';
 import { lifecycleTimer } from './app/lifecycle-timer.ts';
 import { silenceService } from './app/silences.ts';
+import { checkService } from './app/checks.ts';
 import { carriesSeveral } from './channels/registry.ts';
 import { createAdminAuthenticator } from './http/admin-auth.ts';
 import { verifySignature } from './http/signature.ts';
@@ -279,6 +281,19 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     ...(canaries && { internalMethods: (alarm: Alarm) => canaries.internalMethods(alarm) }),
   });
 
+  // The heartbeat checks (issue #15): their alarms go through the acceptor, with each check's state.
+  const checks = checkService({
+    checks: config.checks,
+    pings: config.pings,
+    store: store.checks,
+    committer,
+    accept,
+    clock,
+    scheduler,
+    logger,
+    randomBytes: deps.randomBytes,
+  });
+
   const kafka = wireKafka({
     config: () => live.config,
     accept,
@@ -364,6 +379,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     },
     // Commits through ingest's committer: starts after it, stops before it.
     timer,
+    // Accepts its alarms through ingest: starts after it, stops before it.
+    checks,
     // Needs ingest (its batches are accepted there): stops before it, finishing and committing its batch.
     ...(kafka ? [kafka.service] : []),
     // Last: it needs ingest and delivery running, and stops first.
@@ -393,6 +410,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
       },
     ),
     silences: silenceApi,
+    checks,
+    pings: checks,
     maxBodyBytes: config.ingest.maxBodyBytes,
     maxBatch: config.ingest.maxBatch,
     formatOptions: config.ingest.formats,

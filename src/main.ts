@@ -2,10 +2,10 @@
 /**
  * @module main
  * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin canary status`, `tocsin test-method`,
- * `tocsin silence add|list|expire`, `tocsin --version`. Each
+ * `tocsin silence add|list|expire`, `tocsin check add|list|pause|resume|remove`, `tocsin --version`. Each
  * command loads only what it needs: `--version` and `--help` (of any command) load nothing else,
  * `check-config` loads the config parser, `canary status` the parser and the database (not the relay),
- * `silence ...` its HTTP client alone (it talks to a running relay), and only `serve` loads the relay.
+ * `silence ...` and `check ...` their HTTP client alone (they talk to a running relay), and only `serve` loads the relay.
  * A command line it cannot use (an unknown option, a missing value, a stray argument) gets the
  * command's usage on stderr and exit code 2.
  */
@@ -31,6 +31,11 @@ Usage:
   tocsin silence expire ID...                         end silences now (the silence commands talk to
                                                       a running relay's admin API: --url URL and
                                                       --token TOKEN, or $TOCSIN_URL and $TOCSIN_TOKEN)
+  tocsin check add NAME (--period D | --schedule CRON [--tz ZONE]) [--grace D] [--label K=V]...
+                                                      add a heartbeat check on a running relay
+  tocsin check list                                   a running relay's heartbeat checks
+  tocsin check pause|resume|remove NAME               pause, resume or remove a check added with
+                                                      check add (--url and --token as silence)
   tocsin --version
   tocsin COMMAND --help                               the command's usage
 
@@ -183,8 +188,89 @@ ${SILENCE_COMMON_OPTIONS}
 ${SILENCE_EXIT_CODES}.
 `;
 
+const CHECK_EXIT_CODES = SILENCE_EXIT_CODES;
+
+const CHECK_USAGE = `Usage: tocsin check add NAME (--period D | --schedule CRON [--tz ZONE]) [--grace D] [--label K=V]... [OPTIONS]
+       tocsin check list [OPTIONS]
+       tocsin check pause NAME [OPTIONS]
+       tocsin check resume NAME [OPTIONS]
+       tocsin check remove NAME [OPTIONS]
+
+Manages the heartbeat checks of a running relay through its admin API (admin.tokens in the relay's
+config). A job pings its check's URL when it runs; a ping that does not come in time becomes an alarm.
+Checks of the config file are listed, but only the ones added here can be paused, resumed or removed.
+
+Commands:
+  add      add a check (tocsin check add --help for more); prints its ping URL
+  list     the checks: NAME, STATUS, SCHEDULE, GRACE, LAST PING, PING PATH
+  pause    no alarms from a check until it is resumed
+  resume   watch a paused check again (it starts over as new)
+  remove   remove a check (a firing alarm of it is resolved)
+
+Options of every check command:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer instead of text
+  -h, --help              print the command's usage
+
+${CHECK_EXIT_CODES}.
+`;
+
+const CHECK_ADD_USAGE = `Usage: tocsin check add NAME (--period D | --schedule CRON [--tz ZONE]) [--grace D] [--label K=V]...
+                        [--url URL] [--token TOKEN] [--json]
+
+Adds a heartbeat check to a running relay (kept in its database) and prints the check's ping URL. The job
+pings it when it has run (curl -fsS -m 10 --retry 5 URL); no ping within the period (or after the
+schedule's time) plus the grace time fires the alarm HeartbeatMissing with the check's labels.
+Example:
+  tocsin check add nightly-backup --schedule "0 3 * * *" --tz Europe/Berlin --grace 1h --label team=storage
+
+Options:
+      --period D          a ping is due D after the last one: 30s, 5m, 1h, 1d (give --period or --schedule)
+      --schedule CRON     a ping is due at each time of a 5-field cron expression, like "0 3 * * *"
+      --tz ZONE           the IANA time zone of --schedule, like Europe/Berlin (default UTC)
+      --grace D           how late a ping may come before the check goes down (default 1m)
+      --label K=V         a label of the check's alarms; repeat it for more
+${SILENCE_COMMON_OPTIONS}
+      --json              print the new check as JSON
+  -h, --help              print this usage
+
+${CHECK_EXIT_CODES} (both or neither of --period and
+--schedule, --tz without --schedule, a bad duration or label).
+`;
+
+const CHECK_LIST_USAGE = `Usage: tocsin check list [--url URL] [--token TOKEN] [--json]
+
+Prints a running relay's heartbeat checks, one a line: NAME, STATUS (new, up, down and why: missing,
+failed or unfinished; paused), SCHEDULE ("every 5m", or a cron expression and its time zone), GRACE,
+LAST PING and PING PATH (/ping/<uuid>, on the relay's address).
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's answer: {"checks": [...]}
+  -h, --help              print this usage
+
+${CHECK_EXIT_CODES}.
+`;
+
+/** The usage of check pause, resume and remove. */
+const checkNameUsage = (command: string, what: string) => `Usage: tocsin check ${command} NAME [--url URL] [--token TOKEN] [--json]
+
+${what} A check of the config file cannot be changed at runtime (the relay answers 409): edit the file and
+reload.
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the check as JSON
+  -h, --help              print this usage
+
+${CHECK_EXIT_CODES}.
+`;
+const CHECK_PAUSE_USAGE = checkNameUsage('pause', 'Pauses a check added with tocsin check add: no alarms and nothing due until it is resumed.');
+const CHECK_RESUME_USAGE = checkNameUsage('resume', 'Resumes a paused check; it starts over as new (due one period after its next ping).');
+const CHECK_REMOVE_USAGE = checkNameUsage('remove', 'Removes a check added with tocsin check add, and its state; a firing alarm of it is resolved.');
+
 /** The commands made of two words (`canary status`): the group's usage lists its subcommands. */
-const GROUPS: Readonly<Record<string, string>> = { canary: CANARY_USAGE, silence: SILENCE_USAGE };
+const GROUPS: Readonly<Record<string, string>> = { canary: CANARY_USAGE, silence: SILENCE_USAGE, check: CHECK_USAGE };
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -200,6 +286,11 @@ const OPTIONS = {
   comment: { type: 'string' },
   'created-by': { type: 'string' },
   state: { type: 'string' },
+  period: { type: 'string' },
+  schedule: { type: 'string' },
+  tz: { type: 'string' },
+  grace: { type: 'string' },
+  label: { type: 'string', multiple: true },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -235,6 +326,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'silence list': { usage: SILENCE_LIST_USAGE, options: [...SILENCE_OPTIONS, 'state'], words: 2 },
   'silence expire': { usage: SILENCE_EXPIRE_USAGE, options: SILENCE_OPTIONS, words: 2, rest: true },
+  check: { usage: CHECK_USAGE, options: ['help', 'version'] },
+  // words: 3, the NAME with them (`check add NAME`); its absence is checked by the command.
+  'check add': { usage: CHECK_ADD_USAGE, options: [...SILENCE_OPTIONS, 'period', 'schedule', 'tz', 'grace', 'label'], words: 3 },
+  'check list': { usage: CHECK_LIST_USAGE, options: SILENCE_OPTIONS, words: 2 },
+  'check pause': { usage: CHECK_PAUSE_USAGE, options: SILENCE_OPTIONS, words: 3 },
+  'check resume': { usage: CHECK_RESUME_USAGE, options: SILENCE_OPTIONS, words: 3 },
+  'check remove': { usage: CHECK_REMOVE_USAGE, options: SILENCE_OPTIONS, words: 3 },
   // Older spellings of --help and --version.
   help: { usage: USAGE, options: [] },
   version: { usage: USAGE, options: [] },
@@ -344,8 +442,24 @@ async function main(argv: string[]): Promise<number> {
         usage: command.usage,
       });
     }
+    case 'check add':
+    case 'check list':
+    case 'check pause':
+    case 'check resume':
+    case 'check remove': {
+      const { checkCommand } = await import('./cli/check-command.ts');
+      return checkCommand({
+        command: name.slice('check '.length) as import('./cli/check-command.ts').CheckSubcommand,
+        args: positionals.slice(2),
+        // usageProblem let through only string values for string options and none for --json.
+        values: values as import('./cli/check-command.ts').CheckValues,
+        env: process.env,
+        usage: command.usage,
+      });
+    }
     case 'canary': // no subcommand
     case 'silence':
+    case 'check':
       process.stderr.write(GROUPS[name]!);
       return 2;
     case 'serve': {

@@ -33,6 +33,8 @@ const RESTART_ONLY: readonly [string, (c: Config) => unknown][] = [
   ['delivery.shutdown_grace', (c) => c.delivery.shutdownGraceMs],
   ['delivery.thread', (c) => c.delivery.thread],
   ['canaries', (c) => c.canaries],
+  ['checks', (c) => c.checks],
+  ['pings', (c) => c.pings],
 ];
 
 /** Text of a config part for comparison only, never printed (secrets compare by value; matchers by pattern). */

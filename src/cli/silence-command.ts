@@ -7,6 +7,8 @@
  * it is never printed, not even in an error.
  */
 import { parseDuration } from '../lib/duration.ts';
+import { adminCommand, isoSeconds, oneLine, renderRows } from './admin-client.ts';
+export { DEFAULT_URL, REQUEST_TIMEOUT_MS, relayUrl } from './admin-client.ts';
 import type { SilenceView } from '../app/silences.ts';
 
 export type SilenceSubcommand = 'add' | 'list' | 'expire';
@@ -41,9 +43,6 @@ export interface SilenceCommandOptions {
   readonly now?: () => number;
 }
 
-export const DEFAULT_URL = 'http://127.0.0.1:9095';
-/** How long one request may take before the relay counts as unreachable. */
-export const REQUEST_TIMEOUT_MS = 30_000;
 export const STATES = ['active', 'pending', 'expired'] as const;
 
 // ---- matchers --------------------------------------------------------------------------------
@@ -139,18 +138,6 @@ export function parseSilenceDuration(text: string): number | undefined {
 // ---- output ------------------------------------------------------------------------------------
 
 
-/** Whitespace and control characters (terminal escapes) become one space; cut to `width` characters. */
-function oneLine(text: unknown, width = Infinity): string {
-  const chars = [...String(text ?? '').replace(/[\s\p{Cc}]+/gu, ' ').trim()];
-  return chars.length <= width ? chars.join('') : `${chars.slice(0, width - 1).join('')}…`;
-}
-
-/** "2026-12-01T12:00:00Z" (seconds), or the text as the relay sent it. */
-function isoSeconds(text: string): string {
-  const t = Date.parse(text);
-  return Number.isFinite(t) ? new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z') : oneLine(text);
-}
-
 /** The columns ID, STATE, ENDS, CREATED BY, MATCH, COMMENT; one silence a line. */
 export function renderTable(silences: readonly SilenceView[]): string {
   if (silences.length === 0) return 'no silences\n';
@@ -158,98 +145,17 @@ export function renderTable(silences: readonly SilenceView[]): string {
     ['ID', 'STATE', 'ENDS', 'CREATED BY', 'MATCH', 'COMMENT'],
     ...silences.map((s) => [oneLine(s.id), oneLine(s.state), isoSeconds(String(s.ends_at)), oneLine(s.created_by, 40), oneLine(formatMatch(s.match)), oneLine(s.comment, 80)]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
-  return rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell + ' '.repeat(widths[i]! - [...cell].length) : cell)).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-// ---- HTTP --------------------------------------------------------------------------------------
-
-type Answer = { ok: true; status: number; body: unknown } | { ok: false; status?: number; message: string };
-
-interface Client {
-  request(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Answer>;
-}
-
-/** The base URL (`--url`, else $TOCSIN_URL, else the default), or the usage problem with it. */
-export function relayUrl(given: string): { ok: true; url: URL } | { ok: false; problem: string } {
-  let url: URL;
-  try {
-    url = new URL(given);
-  } catch {
-    return { ok: false, problem: `--url must be an http:// or https:// URL like ${DEFAULT_URL}` };
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, problem: `--url must be an http:// or https:// URL like ${DEFAULT_URL}` };
-  if (url.username !== '' || url.password !== '') return { ok: false, problem: '--url must not hold credentials; give the admin token with --token or $TOCSIN_TOKEN' };
-  url.search = '';
-  url.hash = '';
-  return { ok: true, url };
-}
-
-function errorText(e: unknown): string {
-  const err = e as { name?: unknown; message?: unknown; cause?: { message?: unknown; code?: unknown } } | undefined;
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
-  const cause = err?.cause?.message ?? err?.cause?.code;
-  return oneLine(cause ?? err?.message ?? e);
-}
-
-function client(base: URL, token: string | undefined, fetchFn: typeof fetch): Client {
-  const root = base.href.replace(/\/+$/, '');
-  return {
-    async request(method, path, body) {
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (token !== undefined) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      let res: Response;
-      let text: string;
-      try {
-        res = await fetchFn(root + path, {
-          method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'error',
-        });
-        text = await res.text();
-      } catch (e) {
-        return { ok: false, message: `could not reach the relay at ${root}: ${errorText(e)}` };
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (res.ok && parsed !== undefined) return { ok: true, status: res.status, body: parsed };
-      if (res.ok) return { ok: false, status: res.status, message: `${res.status} an answer that is not JSON (is ${root} a tocsin relay?)` };
-      const error = (parsed as { error?: unknown } | undefined)?.error;
-      const retry = res.status === 503 && res.headers.get('retry-after') ? ` (retry after ${oneLine(res.headers.get('retry-after'), 20)} s)` : '';
-      const why = typeof error === 'string' ? oneLine(error, 500) : `${res.statusText || 'error'} (not a tocsin answer: is ${root} a tocsin relay?)`;
-      return { ok: false, status: res.status, message: `${res.status} ${why}${retry}` };
-    },
-  };
+  return renderRows(rows);
 }
 
 // ---- the commands ------------------------------------------------------------------------------
 
 /** Runs `tocsin silence <command>`; returns the exit code (0 done, 1 the relay's error or unreachable, 2 usage). */
 export async function silenceCommand(opts: SilenceCommandOptions): Promise<number> {
-  const out = opts.stdout ?? ((t) => void process.stdout.write(t));
-  const err = opts.stderr ?? ((t) => void process.stderr.write(t));
-  const prefix = `tocsin silence ${opts.command}`;
-  const usageError = (problem: string) => {
-    err(`${prefix}: ${problem}\n\n${opts.usage}`);
-    return 2;
-  };
+  const cmd = adminCommand('silence', opts);
+  if (!cmd.ok) return cmd.code;
+  const { out, err, usageError, base, api, failed, json } = cmd;
   const { values, env } = opts;
-
-  const base = relayUrl(values.url ?? (env.TOCSIN_URL || DEFAULT_URL));
-  if (!base.ok) return usageError(base.problem);
-  const token = (values.token ?? (env.TOCSIN_TOKEN || undefined))?.trim();
-  // Never echoed: a token fetch would refuse (a space, a control character) is refused here, unnamed.
-  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) return usageError('the admin token (--token or $TOCSIN_TOKEN) must be one word of printable ASCII');
-  const api = client(base.url, token, opts.fetch ?? fetch);
-  const failed = (a: Answer & { ok: false }, what = '') => {
-    const hint = a.status === 401 && token === undefined ? ' (give the admin token with --token or $TOCSIN_TOKEN)' : '';
-    err(`${prefix}: ${what}${a.message}${hint}\n`);
-    return 1;
-  };
-  const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
   switch (opts.command) {
     case 'add': {
@@ -292,7 +198,7 @@ export async function silenceCommand(opts: SilenceCommandOptions): Promise<numbe
       const a = await api.request('GET', `/api/v1/silences${state ? `?state=${state}` : ''}`);
       if (!a.ok) return failed(a);
       const silences = (a.body as { silences?: unknown }).silences;
-      if (!Array.isArray(silences)) return failed({ ok: false, message: `${a.status} an answer without "silences" (is ${base.url.href} a tocsin relay?)` });
+      if (!Array.isArray(silences)) return failed({ ok: false, message: `${a.status} an answer without "silences" (is ${base.href} a tocsin relay?)` });
       out(values.json ? json(a.body) : renderTable(silences as SilenceView[]));
       return 0;
     }

@@ -34,6 +34,8 @@ const DEFAULT_CONFIG: Config = deepFreeze({
   database: { synchronous: 'FULL', retentionMs: 604_800_000 },
   delivery: { ...RETRY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
   canaries: [],
+  checks: [],
+  pings: { bodyLimitBytes: 100_000, afterDowntime: 'restart_grace', rateLimit: { perSecond: 5, burst: 5 } },
   lifecycle: { notifyUnknownResolved: false },
   admin: { tokens: [] },
 });

@@ -96,11 +96,13 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     database: { synchronous: 'FULL', retentionMs: 604_800_000 },
     delivery: { ...DEFAULT_DELIVERY, batchSize: 256, pollIntervalMs: 1000, shutdownGraceMs: 10_000, thread: true },
     canaries: [],
+    checks: [],
+    pings: { bodyLimitBytes: 100_000, afterDowntime: 'restart_grace', rateLimit: { perSecond: 5, burst: 5 } },
     lifecycle: { notifyUnknownResolved: false },
     admin: { tokens: [] },
   };
   assert.deepEqual(defaultConfig(), expected);
-  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\ncanaries:\n', 'canaries: {}']) {
+  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\ncanaries:\n', 'canaries: {}', 'checks:\npings:\n', 'checks: {}\npings: {}']) {
     assert.deepEqual(parseConfig(doc, {}, noFiles), expected, JSON.stringify(doc));
   }
   assert.deepEqual(loadConfig(undefined, {}, noFiles), expected);
@@ -518,4 +520,68 @@ test('the source name "canary" is reserved; a ping_url that names an endpoint (/
       e.issues.some((i) => i === 'sources.canary: the source name "canary" is reserved for the heartbeat canary; choose another name') &&
       e.issues.some((i) => i.startsWith('canaries.path.ping_url: ')),
   );
+});
+
+test('checks: the documented example parses to the typed checks; defaults fill the rest', () => {
+  const yaml = [
+    'checks:',
+    '  nightly-backup:',
+    '    schedule: "0 3 * * *"',
+    '    tz: Europe/Berlin',
+    '    grace: 1h',
+    '    labels: { team: storage, severity: critical }',
+    '  hourly:',
+    '    period: 1h',
+    '    grace: 5m',
+    '    uuid: 9C4D4B0E-5C1A-4F7E-8A63-2B0C5E1D7F10',
+    '  plain:',
+    'pings:',
+    '  ping_key: ${PING_KEY}',
+    '  body_limit: 10kB',
+    '  after_downtime: fire',
+    '  rate_limit: 60/min',
+  ].join('\n');
+  const c = parseConfig(yaml.replace('  plain:', '  plain: {}'), { PING_KEY: 'k3y-for-slugs' }, noFiles);
+  assert.deepEqual(c.checks, [
+    { name: 'nightly-backup', schedule: { kind: 'cron', expr: '0 3 * * *', tz: 'Europe/Berlin' }, graceMs: 3_600_000, labels: { team: 'storage', severity: 'critical' } },
+    { name: 'hourly', uuid: '9c4d4b0e-5c1a-4f7e-8a63-2b0c5e1d7f10', schedule: { kind: 'period', periodMs: 3_600_000 }, graceMs: 300_000, labels: {} },
+    { name: 'plain', schedule: { kind: 'period', periodMs: 86_400_000 }, graceMs: 3_600_000, labels: {} },
+  ]);
+  assert.equal(c.pings.pingKey?.reveal(), 'k3y-for-slugs');
+  assert.deepEqual({ ...c.pings, pingKey: undefined }, { pingKey: undefined, bodyLimitBytes: 10_000, afterDowntime: 'fire', rateLimit: { perSecond: 1, burst: 1 } });
+  assert.ok(!JSON.stringify(c.pings).includes('k3y') && !inspect(c.pings, { depth: 5 }).includes('k3y'));
+  const cron = parseConfig('checks: { a: { schedule: "@daily" } }\npings: { ping_key_file: /k, rate_limit: 10/s, rate_burst: 30 }', {}, files({ '/k': 'from-a-file-1\n' }));
+  assert.deepEqual(cron.checks[0]!.schedule, { kind: 'cron', expr: '@daily', tz: 'UTC' });
+  assert.equal(cron.pings.pingKey?.reveal(), 'from-a-file-1');
+  assert.deepEqual(cron.pings.rateLimit, { perSecond: 10, burst: 30 });
+});
+
+test('checks and pings: each error message, exactly', () => {
+  const cases: [string, string][] = [
+    ['checks: { a: { period: 1h, schedule: "0 3 * * *" } }', 'checks.a: set one of period or schedule, not both (a period counts from the last ping; a schedule names times)'],
+    ['checks: { a: { schedule: "0 3 * *" } }', 'checks.a.schedule: invalid cron expression "0 3 * *": 4 fields, not the 5 of crontab (minute hour day-of-month month day-of-week)'],
+    ['checks: { a: { schedule: "0 0 30 2 *" } }', 'checks.a.schedule: cron expression "0 0 30 2 *" never matches a date'],
+    ['checks: { a: { schedule: "0 3 * * *", tz: Mars/Olympus } }', 'checks.a.tz: unknown time zone "Mars/Olympus" (use an IANA name such as "Europe/Berlin", or "UTC")'],
+    ['checks: { a: { period: 1h, tz: UTC } }', 'checks.a.tz: is used with schedule only (a period has no time zone)'],
+    ['checks: { a: { period: 500ms } }', 'checks.a.period: must be at least 1s'],
+    ['checks: { a: { period: soon } }', 'checks.a.period: must be a duration like "10s" or "500ms"'],
+    ['checks: { a: { grace: 0 } }', 'checks.a.grace: must be at least 1s'],
+    ['checks: { a: { uuid: nope } }', 'checks.a.uuid: must be a UUID like 9c4d4b0e-5c1a-4f7e-8a63-2b0c5e1d7f10 (or leave it out: one is generated once and kept)'],
+    ['checks: { a: { uuid: 9c4d4b0e-5c1a-4f7e-8a63-2b0c5e1d7f10 }, b: { uuid: 9C4D4B0E-5C1A-4F7E-8A63-2B0C5E1D7F10 } }', 'checks.b.uuid: same uuid as checks.a; every check needs its own'],
+    ['checks: { "a b": {} }', 'checks.a b: invalid name; use letters, digits, "_", "." or "-", starting with a letter or digit'],
+    ['checks: { a: { labels: { port: 80 } } }', 'checks.a.labels.port: must be a string'],
+    ['checks: { a: { periode: 1h } }', 'checks.a.periode: unknown field'],
+    ['checks: [a]', 'checks: must be a mapping'],
+    ['pings: { ping_key: short }', 'pings.ping_key: must be at least 8 characters of letters, digits, "-", "_", "." or "~" (it is part of the ping URLs)'],
+    ['pings: { ping_key: "with/slash-x" }', 'pings.ping_key: must be at least 8 characters of letters, digits, "-", "_", "." or "~" (it is part of the ping URLs)'],
+    ['pings: { ping_key: 9c4d4b0e-5c1a-4f7e-8a63-2b0c5e1d7f10 }', 'pings.ping_key: must not be a UUID (a /ping/<uuid>/… URL names a check by its UUID)'],
+    ['pings: { ping_key: abcdefghij, ping_key_file: /k }', 'pings: set at most one of ping_key or ping_key_file'],
+    ['pings: { ping_key_file: /nope }', 'pings.ping_key_file: cannot read /nope: ENOENT: no such file or directory'],
+    ['pings: { body_limit: lots }', 'pings.body_limit: must be a byte size like 1048576, "512KiB", "1MiB" or "10MB"'],
+    ['pings: { after_downtime: ignore }', 'pings.after_downtime: must be one of: restart_grace, fire'],
+    ['pings: { rate_limit: fast }', 'pings.rate_limit: must be a rate like "5/s" or "60/min"'],
+    ['pings: { rate_burst: 0 }', 'pings.rate_burst: must be a whole number >= 1'],
+    ['sources: { checks: { token: abcdefghijklmnop } }', 'sources.checks: the source name "checks" is reserved for the heartbeat checks\' alarms; choose another name'],
+  ];
+  for (const [yaml, issue] of cases) assert.deepEqual(issuesOf(yaml), [issue], yaml);
 });

@@ -19,6 +19,7 @@ import { checkHttpUrl } from '../channels/settings.ts';
 import { checkSigningSecret } from '../channels/signing.ts';
 import { checkPingUrl } from '../canary/ping.ts';
 import { buildKafka, type KafkaBuildContext } from './kafka.ts';
+import { buildChecks, buildPings, type ChecksBuildContext } from './checks.ts';
 import { checkTemplates, isTimeZone, TEMPLATE_PARTS, type TemplatePart } from '../render/template.ts';
 import type { RateLimit } from '../dispatch/rate-limit.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
@@ -235,11 +236,18 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     database: { synchronous: raw.database.synchronous, retentionMs: raw.database.retention },
     delivery,
     canaries: buildCanaries(raw, methods, secrets, issues),
+    checks: buildChecks(raw.checks, checksContext(secrets, issues)),
+    pings: buildPings(raw.pings, checksContext(secrets, issues)),
     lifecycle: { notifyUnknownResolved: raw.lifecycle.notify_unknown_resolved },
     ...checkReplayWindow(raw, sources, issues),
     admin: { tokens: buildAdminTokens(raw, sources, path, secrets, issues) },
     ...(raw.kafka && { kafka: buildKafka(raw.kafka, kafkaContext(path, secrets, issues)) }),
   };
+}
+
+/** What config/checks needs of this parser. */
+function checksContext(secrets: Secrets, issues: Issues): ChecksBuildContext {
+  return { secret: (at, obj, key, opts) => secrets.read(at, obj, key, opts), add: (at, message) => issues.add(at, message) };
 }
 
 /** What config/kafka needs of this parser. */
@@ -283,6 +291,8 @@ function buildSources(raw: RawConfig, secrets: Secrets, issues: Issues): SourceC
     const at = ['sources', name];
     // The heartbeat canary's own alarms carry this source (receivers may filter on it).
     if (name === 'canary') issues.add(at, 'the source name "canary" is reserved for the heartbeat canary; choose another name');
+    // The heartbeat checks' alarms carry this one.
+    if (name === 'checks') issues.add(at, 'the source name "checks" is reserved for the heartbeat checks\' alarms; choose another name');
     const token = secrets.read(at, s, 'token', { required: false });
     const owner = token && owners.get(token.reveal());
     if (owner !== undefined) {

@@ -15,8 +15,9 @@ import { compileMatcher, MatcherError } from './matcher.ts';
 import { LISTEN_MSG, parseListen } from './listen.ts';
 import { kafkaSchema } from './kafka-schema.ts';
 import { parseRate } from '../dispatch/rate-limit.ts';
+import { NAME_RE, UUID_RE } from './names.ts';
 
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export { NAME_RE, UUID_RE };
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 
@@ -211,6 +212,36 @@ const canary = z.strictObject({
   topic: z.string().optional(),
 });
 
+/** A heartbeat check (issue #15): a period or a cron schedule (checked in config/checks), grace, labels, a fixed UUID. */
+const check = z.strictObject({
+  period: duration({ atLeast: [1000, '1s'] }).optional(),
+  schedule: nonEmpty.optional(),
+  tz: nonEmpty.optional(),
+  grace: duration({ atLeast: [1000, '1s'] }).prefault('1h'),
+  labels: alarmLabels,
+  uuid: z.string().regex(UUID_RE, { error: 'must be a UUID like 9c4d4b0e-5c1a-4f7e-8a63-2b0c5e1d7f10 (or leave it out: one is generated once and kept)' }).optional(),
+});
+
+const PING_RATE_MSG = 'must be a rate like "5/s" or "60/min"';
+
+/** Settings shared by every check's ping URLs; `ping_key` / `ping_key_file` is a secret, read in parse.ts. */
+const pings = z.strictObject({
+  ping_key: z.string().optional(),
+  ping_key_file: z.string().optional(),
+  body_limit: bytes.prefault('100kB'),
+  after_downtime: z.enum(['restart_grace', 'fire'], { error: oneOf(['restart_grace', 'fire']) }).prefault('restart_grace'),
+  rate_limit: z
+    .string({ error: PING_RATE_MSG })
+    .transform((v, ctx) => {
+      const r = parseRate(v);
+      if (r !== undefined) return r;
+      ctx.addIssue({ code: 'custom', message: PING_RATE_MSG });
+      return z.NEVER;
+    })
+    .prefault('5/s'),
+  rate_burst: int(1).optional(),
+});
+
 export const rawConfigSchema = z.strictObject({
   listen: listen.prefault('127.0.0.1:9095'),
   data_dir: nonEmpty.optional(), // absent: the default in the working directory (parse.ts)
@@ -256,6 +287,8 @@ export const rawConfigSchema = z.strictObject({
     }).prefault({}),
   ),
   canaries: section(z.record(name, canary).prefault({})),
+  checks: section(z.record(name, check).prefault({})),
+  pings: section(pings.prefault({})),
   templates: section(
     z.strictObject({
       /** The zone of the templates' `time` helper (an IANA name). */
@@ -283,6 +316,8 @@ export type RawConfig = z.output<typeof rawConfigSchema>;
 export type RawMethod = { type: string } & Record<string, unknown> & Partial<z.output<z.ZodObject<typeof deliveryOverrides>>>;
 export type RawSource = z.output<typeof source>;
 export type RawCanary = z.output<typeof canary>;
+export type RawCheck = z.output<typeof check>;
+export type RawPings = z.output<typeof pings>;
 
 // ---- issues → "path: message" ----------------------------------------------------------------
 

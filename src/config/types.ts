@@ -3,6 +3,7 @@
  * The parsed, validated, frozen configuration. Durations are milliseconds.
  */
 import type { Secret } from '../lib/secret.ts';
+import type { AfterDowntime, CheckSchedule } from '../checks/types.ts';
 
 export interface RetryPolicy {
   readonly maxAttempts: number;
@@ -92,6 +93,28 @@ export interface CanaryConfig {
   readonly topic?: string;
 }
 
+/** A heartbeat check of the config file (issue #15): read-only at runtime. */
+export interface CheckConfig {
+  readonly name: string;
+  /** A fixed UUID; absent: one is generated once and kept in the database. */
+  readonly uuid?: string;
+  readonly schedule: CheckSchedule;
+  readonly graceMs: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The ping API's settings, shared by every check (`pings:`). */
+export interface PingsConfig {
+  /** The key of `/ping/<ping-key>/<slug>` URLs; absent: only `/ping/<uuid>` URLs work. */
+  readonly pingKey?: Secret;
+  /** A POST body is kept up to this many bytes (the rest is cut off). */
+  readonly bodyLimitBytes: number;
+  /** A deadline that passed while the relay was down: the grace time starts over, or the check fires. */
+  readonly afterDowntime: AfterDowntime;
+  /** Pings per check: a token bucket (faster pings get 429). */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+}
+
 /** A topic the Kafka consumer reads. */
 export interface KafkaTopicConfig {
   readonly name: string;
@@ -160,6 +183,9 @@ export interface Config {
   };
   /** Heartbeat canaries, in the order written (none by default). */
   readonly canaries: readonly CanaryConfig[];
+  /** Heartbeat checks of the config file, in the order written (none by default). */
+  readonly checks: readonly CheckConfig[];
+  readonly pings: PingsConfig;
   /** The Kafka consumer; absent: none (no Kafka code is loaded). */
   readonly kafka?: KafkaConfig;
   readonly lifecycle: {

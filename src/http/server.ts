@@ -17,8 +17,13 @@ import type { Metrics } from './metrics.ts';
 import { alarmListRoutes } from './alarm-list-routes.ts';
 import { alertmanagerApiRoutes } from './alertmanager-api-routes.ts';
 import { silenceRoutes, type SilenceRouteDeps } from './silence-routes.ts';
+import { pingRoutes, type PingRouteDeps } from './ping-routes.ts';
+import { checkAdminRoutes } from './check-admin-routes.ts';
+import type { ChecksApi } from '../app/checks-api.ts';
 
-export interface HttpDeps extends IngestRouteDeps, SilenceRouteDeps {
+export interface HttpDeps extends IngestRouteDeps, SilenceRouteDeps, PingRouteDeps {
+  /** The heartbeat checks as the admin API sees them (absent: no checks service, as in some tests). */
+  readonly checks?: ChecksApi;
   readonly store: OutboxStore;
   readonly metrics: Metrics;
   readonly authenticate: (authorization: string | undefined) => AuthResult;
@@ -45,6 +50,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
 
   app.route('/', alarmListRoutes({ states: deps.store.states, authenticate: deps.authenticate }));
   app.route('/', silenceRoutes(deps));
+  if (deps.checks) app.route('/', checkAdminRoutes({ checks: deps.checks, authenticateAdmin: deps.authenticateAdmin }));
   app.route('/', alertmanagerApiRoutes({ states: deps.store.states, authenticate: deps.authenticate, version: deps.version, now: deps.now }));
 
   app.get('/v1/alarms/:id', (c) => {
@@ -65,6 +71,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
   });
 
   app.route('/', ingestRoutes(deps));
+  // No credentials: the check's UUID or the ping key is the secret.
+  app.route('/', pingRoutes(deps));
 
   app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

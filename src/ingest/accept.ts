@@ -26,6 +26,12 @@ export interface AcceptRequest {
    * lifecycle.notify_unknown_resolved says (better a resolve too many than an incident left open).
    */
   readonly stateMayBeElsewhere?: boolean;
+  /**
+   * More writes that must commit with these alarms or not at all (a heartbeat check's new state: a crash
+   * can then neither lose its alarm nor fire it twice). Run inside the transaction before the alarms; it must
+   * be re-runnable (the group committer may run the work again) and throws to fail the request.
+   */
+  readonly alsoInTransaction?: () => void;
 }
 
 export interface AcceptResult {
@@ -100,6 +106,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
 
     // Re-runnable (the group committer may run it again alone if a neighbour fails): all state is local.
     const work = (): Enqueued => {
+      req.alsoInTransaction?.();
       // Routes are read at commit time: an alarm is never routed to a method that a reload removed before it.
       const fresh: { alarm: Alarm; notifications: number }[] = [];
       const unroutedAlarms: Alarm[] = [];

@@ -244,4 +244,37 @@ export const alarmGroupMembers = sqliteTable(
   (t) => [index('alarm_group_members_group').on(t.groupKey)],
 );
 
-export const schema = { alarmStates, silences, alarmGroups, alarmGroupMembers, alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns };
+/**
+ * Heartbeat checks added at runtime (issue #15; the admin API, the CLI): file checks live in the config.
+ * The schedule is a period (`period_ms`) or a cron expression (`schedule`, read in `tz`); `labels` is JSON.
+ */
+export const checks = sqliteTable('checks', {
+  name: text('name').primaryKey(),
+  uuid: text('uuid').notNull().unique(),
+  periodMs: integer('period_ms'),
+  schedule: text('schedule'),
+  tz: text('tz'),
+  graceMs: integer('grace_ms').notNull(),
+  labels: text('labels').notNull().default('{}'),
+  paused: integer('paused').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+});
+
+/**
+ * What is kept about every check, file and runtime, by name: its UUID (a file check without a fixed one
+ * keeps the UUID generated for it here, so it survives restarts), its state (checks/types CheckState, JSON)
+ * and `due_at`, when the check goes down unless pinged (the checks' timer reads it).
+ */
+export const checkStates = sqliteTable(
+  'check_states',
+  {
+    name: text('name').primaryKey(),
+    uuid: text('uuid').notNull(),
+    state: text('state').notNull(),
+    dueAt: integer('due_at'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('check_states_due').on(t.dueAt).where(sql`due_at IS NOT NULL`)],
+);
+
+export const schema = { alarmStates, silences, alarmGroups, alarmGroupMembers, alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns, checks, checkStates };

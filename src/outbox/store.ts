@@ -15,6 +15,7 @@ import type { Connection } from './db.ts';
 import { DeliveryLedger } from './delivery.ts';
 import { Enqueuer } from './enqueue.ts';
 import { LifecycleStore } from './lifecycle-store.ts';
+import { ChecksStore } from './checks-store.ts';
 import { PendingCount } from './pending.ts';
 import { OutboxQueries } from './queries.ts';
 import { OutboxUpkeep } from './upkeep.ts';
@@ -36,6 +37,8 @@ export class OutboxStore {
   readonly upkeep: OutboxUpkeep;
   /** Alarm states, silences and groups (written inside the enqueue transactions). */
   readonly states: LifecycleStore;
+  /** The heartbeat checks: runtime checks and every check's state (written inside the enqueue transactions). */
+  readonly checks: ChecksStore;
   readonly #pending = new PendingCount();
   readonly #cache = new AlarmCache();
 
@@ -55,6 +58,7 @@ export class OutboxStore {
     this.delivery = new DeliveryLedger(delivery, this.#cache, this.#pending, opts.lock);
     this.queries = new OutboxQueries(main.db);
     this.states = new LifecycleStore(main);
+    this.checks = new ChecksStore(main);
     this.upkeep = new OutboxUpkeep(main.db, opts.lock);
   }
 

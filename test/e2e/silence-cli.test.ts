@@ -8,53 +8,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, freePort, killAllRelays, sinkRelayConfig, startRelay } from './relay-process.ts';
+import { freePort, killAllRelays, sinkRelayConfig, startRelay } from './relay-process.ts';
 import { startWebhookSink } from './webhook-sink.ts';
+import { cliRunner, type Run } from '../support/cli-run.ts';
 
-const MAIN = join(REPO_ROOT, 'src', 'main.ts');
-const TSX = import.meta.resolve('tsx');
 const TOKEN = 'adm-7f3c9e1b5d2a4c6e8f0a';
 const WRONG_TOKEN = 'wrong-4b8d2f6a1c3e5g7h';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const children = new Set<ReturnType<typeof spawn>>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
 /** Runs `tocsin silence ARGS...` to its end; env: TOCSIN_URL / TOCSIN_TOKEN (none unless given). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
-  for (const k of ['NODE_TEST_CONTEXT', 'TOCSIN_CONFIG', 'TOCSIN_URL', 'TOCSIN_TOKEN']) delete childEnv[k];
-  const proc = spawn(process.execPath, ['--import', TSX, MAIN, 'silence', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...childEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-  return new Promise((resolve) => {
-    proc.once('close', (code) => {
-      clearTimeout(timer);
-      children.delete(proc);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = cliRunner('silence', 15_000);
+
 
 async function postAlarm(baseUrl: string, alarm: unknown): Promise<{ alarm_ids: string[]; notification_ids: string[] }> {
   const res = await fetch(`${baseUrl}/v1/alarms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alarm) });
