@@ -245,3 +245,31 @@ test('a check removed from the config file is forgotten; a runtime check that ta
   assert.deepEqual(c.service.list().map((x) => [x.name, x.origin]), [['backup', 'file'], ['gen', 'file']]);
   await c.close();
 });
+
+test('a check removed from the config file while down: its alarm is resolved at start, not left firing', async () => {
+  const file = dir();
+  const clock = new FakeClock();
+  const a = relay(file, clock);
+  await a.service.start();
+  await a.service.ping({ uuid: UUID }, { kind: 'fail' });
+  assert.deepEqual(summary(a.alarms), ['firing HeartbeatFailed backup']);
+  await a.close();
+  const b = relay(file, clock, { checks: [] });
+  await b.service.start();
+  assert.deepEqual(summary(b.alarms), ['resolved HeartbeatFailed backup']);
+  assert.deepEqual(b.store.checks.allStates(), []);
+  await b.close();
+});
+
+test('a ping to a check removed meanwhile is not found; exists() answers before any body is read', async () => {
+  const clock = new FakeClock();
+  const r = relay(dir(), clock);
+  await r.service.start();
+  assert.ok((await r.service.add({ name: 'gone', periodMs: 5 * S, graceMs: S })).ok);
+  const uuid = r.service.get('gone')!.uuid;
+  assert.equal(r.service.exists({ uuid }), true);
+  assert.equal(await r.service.remove('gone'), 'ok');
+  assert.equal(r.service.exists({ uuid }), false);
+  assert.deepEqual(await r.service.ping({ uuid }, { kind: 'success' }), { outcome: 'not_found' });
+  await r.close();
+});

@@ -49,6 +49,8 @@ export type PingTarget = { readonly uuid: string } | { readonly pingKey: string;
 export type PingResult = { readonly outcome: 'ok' } | { readonly outcome: 'not_found' } | { readonly outcome: 'rate_limited'; readonly retryAfterSec: number };
 
 export interface CheckService extends Service, ChecksApi {
+  /** Is there a check at this URL? */
+  exists(target: PingTarget): boolean;
   /** A ping (its time is taken on arrival). Rejects when its state cannot be stored (the database, backpressure). */
   ping(target: PingTarget, ping: Omit<Ping, 'at'>): Promise<PingResult>;
   /** Runs the due work now (tests). */
@@ -78,9 +80,13 @@ export function checkService(deps: CheckServiceDeps): CheckService {
     byUuid.set(spec.uuid, entry);
   };
   for (const c of deps.checks) put(fileSpec(c, c.uuid ?? stored.get(c.name)?.uuid ?? newUuid()));
+  /** Runtime checks shadowed by a file check: their names and UUIDs stay taken (a new one would clash in the database). */
+  const shadowed = { names: new Set<string>(), uuids: new Set<string>() };
   for (const row of store.allChecks()) {
     if (entries.has(row.name) || byUuid.has(row.uuid)) {
-      logger.warn({ check: row.name }, 'a check added at runtime has the name or UUID of a check in the config file; it is ignored (remove it, or the one in the file)');
+      logger.warn({ check: row.name }, 'a check added at runtime has the name or UUID of a check in the config file; it is ignored while that one is in the file');
+      shadowed.names.add(row.name);
+      shadowed.uuids.add(row.uuid);
       continue;
     }
     put(runtimeSpec(row));
@@ -161,8 +167,8 @@ export function checkService(deps: CheckServiceDeps): CheckService {
   };
 
   const taken = {
-    name: (n: string) => entries.has(n),
-    uuid: (u: string) => byUuid.has(u),
+    name: (n: string) => entries.has(n) || shadowed.names.has(n),
+    uuid: (u: string) => byUuid.has(u) || shadowed.uuids.has(u),
   };
 
   const change = (name: string, fn: (e: Entry) => Promise<CheckChange>): Promise<CheckChange> => {
@@ -180,14 +186,26 @@ export function checkService(deps: CheckServiceDeps): CheckService {
       const now = clock.now();
       const next = new Map([...entries.values()].map((e) => [e, onRestart(e.spec, e.state, now, deps.pings.afterDowntime)] as const));
       const stale = [...stored.keys()].filter((n) => !entries.has(n));
+      // A check gone from the config while down: its alarm is resolved as it leaves (else it would fire for ever).
+      const staleDown = stale.filter((n) => stored.get(n)!.state.status === 'down');
       try {
         await committer.submit(() => {
           for (const [e, s] of next) store.putState(e.spec.name, e.spec.uuid, s, now);
-          for (const n of stale) store.removeState(n);
+          for (const n of stale) if (!staleDown.includes(n)) store.removeState(n);
         });
       } catch (e) {
         // The states in memory are right; the next transition of each check stores it.
         logger.error({ err: coerceError(e).message }, 'heartbeat checks: could not store the states at start');
+      }
+      for (const n of staleDown) {
+        const s = stored.get(n)!;
+        const gone: CheckSpec = { name: n, uuid: s.uuid, origin: 'file', schedule: { kind: 'period', periodMs: 1 }, graceMs: 0, labels: {}, paused: false };
+        try {
+          await deps.accept({ source: CHECKS_SOURCE, items: [{ alarm: alarmOf(gone, s.state, { kind: 'resolved' }, now, 'removed') }], alsoInTransaction: () => void store.removeState(n) });
+          logger.info({ check: n }, 'heartbeat check no longer configured: its alarm is resolved');
+        } catch (e) {
+          logger.error({ check: n, err: coerceError(e).message }, 'heartbeat checks: could not resolve the alarm of a check no longer configured; will try at the next start');
+        }
       }
       for (const [e, s] of next) e.state = s;
       running = true;
@@ -201,6 +219,8 @@ export function checkService(deps: CheckServiceDeps): CheckService {
       await Promise.allSettled([...queues.values()]);
     },
 
+    exists: (target) => find(target) !== undefined,
+
     async ping(target, p) {
       const entry = find(target);
       if (entry === undefined) return { outcome: 'not_found' };
@@ -211,11 +231,12 @@ export function checkService(deps: CheckServiceDeps): CheckService {
       if (bucket.available(now) < 1) return { outcome: 'rate_limited', retryAfterSec: Math.max(1, Math.ceil(bucket.msUntilNext(now) / 1000)) };
       bucket.take(1, now);
       const ping: Ping = { ...p, at: now };
-      await serial(name, async () => {
-        if (entries.get(name) !== entry) return;
+      const done = await serial(name, async () => {
+        if (entries.get(name) !== entry) return false; // removed meanwhile
         await commit(entry, onPing(entry.spec, entry.state, ping));
+        return true;
       });
-      return { outcome: 'ok' };
+      return done ? { outcome: 'ok' } : { outcome: 'not_found' };
     },
 
     list: () => [...entries.values()].map((e) => viewOf(e.spec, e.state)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),

@@ -4,6 +4,7 @@
  * the admin token check, the JSON body (content type, size, an aborted or non-JSON body), the field a zod
  * issue names, and a storage fault as 503 with Retry-After.
  */
+import { BackpressureError } from '../ingest/accept.ts';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { StorageUnavailableError } from '../outbox/storage-fault.ts';
@@ -46,7 +47,7 @@ export async function storing(c: Context, run: () => Promise<Response>): Promise
   try {
     return await run();
   } catch (e) {
-    if (e instanceof StorageUnavailableError) return errorResponse(c, 'unavailable', e.message, { retryAfterSec: e.retryAfterSec });
+    if (e instanceof StorageUnavailableError || e instanceof BackpressureError) return errorResponse(c, 'unavailable', e.message, { retryAfterSec: e.retryAfterSec });
     throw e;
   }
 }

@@ -200,7 +200,7 @@ test('pause and resume: 200 with the check; 404 unknown; 409 a file check', asyn
     assert.equal(file.status, 409);
     assert.deepEqual(file.json, { error: READ_ONLY_MESSAGE, code: 'conflict' });
   }
-  assert.equal(READ_ONLY_MESSAGE, 'a check of the config file cannot be changed at runtime; edit the file and reload');
+  assert.equal(READ_ONLY_MESSAGE, 'a check of the config file cannot be changed at runtime; edit the file and restart tocsin');
   // A name that needs escaping in the URL.
   assert.equal((await post({ name: 'a b', period: '5m', grace: '1m' })).status, 201);
   assert.equal((await call('POST', '/api/v1/checks/a%20b/pause')).json.name, 'a b');

@@ -20,7 +20,7 @@ export interface CheckAdminRouteDeps {
   readonly authenticateAdmin: (authorization: string | undefined) => AdminAuthResult;
 }
 
-export const READ_ONLY_MESSAGE = 'a check of the config file cannot be changed at runtime; edit the file and reload';
+export const READ_ONLY_MESSAGE = 'a check of the config file cannot be changed at runtime; edit the file and restart tocsin';
 const NOT_FOUND_MESSAGE = 'no such check';
 
 /** A duration as the config file writes it ("30s", "5m", "1h", "1d"), in milliseconds. */

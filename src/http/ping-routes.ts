@@ -17,15 +17,19 @@ import { UUID_RE } from '../config/names.ts';
 import { BackpressureError } from '../ingest/accept.ts';
 import { StorageUnavailableError } from '../outbox/storage-fault.ts';
 import type { PingResult, PingTarget } from '../app/checks.ts';
+import type { Logger } from '../lib/logger.ts';
 
 /** What the routes need of the checks service. */
 export interface PingHandler {
   ping(target: PingTarget, ping: Omit<Ping, 'at'>): Promise<PingResult>;
+  /** Is there such a check (the body of a ping is read only then)? */
+  exists(target: PingTarget): boolean;
   readonly bodyLimitBytes: number;
 }
 
 export interface PingRouteDeps {
   readonly pings?: PingHandler;
+  readonly logger: Logger;
 }
 
 /** A body is read (and all but its first body_limit bytes dropped) up to this many bytes, at least. */
@@ -51,8 +55,10 @@ export function pingRoutes(deps: PingRouteDeps): Hono {
     if (parsed === 'bad_status') return answer(c, 400, 'invalid url format');
     const rid = new URL(c.req.url).searchParams.get('rid');
     if (rid !== null && !UUID_RE.test(rid)) return answer(c, 400, 'invalid uuid format');
-    const body = c.req.method === 'POST' ? await readKept(c.req.raw, limit) : undefined;
+    // Nothing is read for a URL that names no check (a ping needs no token: no work for strangers).
+    if (!handler.exists(parsed.target)) return answer(c, 404, 'not found');
     try {
+      const body = c.req.method === 'POST' ? await readKept(c.req.raw, limit) : undefined;
       const r = await handler.ping(parsed.target, { ...parsed.kind, ...(rid !== null && { rid }), ...(body !== undefined && body !== '' && { body }) });
       if (r.outcome === 'not_found') return answer(c, 404, 'not found');
       if (r.outcome === 'rate_limited') return answer(c, 429, 'rate limited', { 'Retry-After': String(r.retryAfterSec) });
@@ -61,7 +67,9 @@ export function pingRoutes(deps: PingRouteDeps): Hono {
       if (e instanceof BackpressureError || e instanceof StorageUnavailableError) {
         return answer(c, 503, 'service unavailable', { 'Retry-After': String(e.retryAfterSec) });
       }
-      throw e;
+      // Logged here, by the check (the path may hold the ping key, which is a secret): never re-thrown.
+      deps.logger.error({ check: 'uuid' in parsed.target ? parsed.target.uuid : parsed.target.slug, err: e instanceof Error ? e.message : String(e) }, 'ping failed');
+      return answer(c, 503, 'service unavailable', { 'Retry-After': '5' });
     }
   });
   return app;

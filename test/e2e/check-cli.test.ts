@@ -21,7 +21,7 @@ import { fakeChecks } from '../support/fake-checks.ts';
 
 const TOKEN = 'adm-5e1a7c3b9d2f4a6c8e0b';
 const WRONG_TOKEN = 'wrong-8c2e4a6f1b3d5h7j';
-const READ_ONLY = 'a check of the config file cannot be changed at runtime; edit the file and reload';
+const READ_ONLY = 'a check of the config file cannot be changed at runtime; edit the file and restart tocsin';
 
 /** Runs `tocsin check ARGS...` to its end; env: TOCSIN_URL / TOCSIN_TOKEN (none unless given). */
 const cli = cliRunner('check', 30_000);
