@@ -189,10 +189,13 @@ export function checkService(deps: CheckServiceDeps): CheckService {
       // A check gone from the config while down: its alarm is resolved as it leaves (else it would fire for ever).
       const staleDown = stale.filter((n) => stored.get(n)!.state.status === 'down');
       try {
-        await committer.submit(() => {
-          for (const [e, s] of next) store.putState(e.spec.name, e.spec.uuid, s, now);
-          for (const n of stale) if (!staleDown.includes(n)) store.removeState(n);
-        });
+        // Nothing to store without checks: the start of a relay that has none waits for no transaction.
+        if (next.size > 0 || stale.length > staleDown.length) {
+          await committer.submit(() => {
+            for (const [e, s] of next) store.putState(e.spec.name, e.spec.uuid, s, now);
+            for (const n of stale) if (!staleDown.includes(n)) store.removeState(n);
+          });
+        }
       } catch (e) {
         // The states in memory are right; the next transition of each check stores it.
         logger.error({ err: coerceError(e).message }, 'heartbeat checks: could not store the states at start');
