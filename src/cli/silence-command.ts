@@ -6,6 +6,7 @@
  * printed in its own words (exit 1). The admin token goes into the Authorization header and nowhere else:
  * it is never printed, not even in an error.
  */
+import { parseRfc3339 } from '../lib/rfc3339.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { adminCommand, isoSeconds, oneLine, renderRows } from './admin-client.ts';
 export { DEFAULT_URL, REQUEST_TIMEOUT_MS, relayUrl } from './admin-client.ts';
@@ -117,13 +118,9 @@ export function formatMatch(match: unknown): string {
 
 // ---- times -------------------------------------------------------------------------------------
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
 /** An RFC 3339 time (as the admin API takes it) in epoch ms, or undefined. */
 export function parseTime(text: string): number | undefined {
-  if (!RFC3339.test(text.trim())) return undefined;
-  const t = Date.parse(text.trim().replace(/^(.{10})[t ]/, '$1T').toUpperCase());
-  return Number.isFinite(t) ? t : undefined;
+  return parseRfc3339(text.trim(), { space: true });
 }
 
 /** A duration of at least 1 ms: 30s, 90m, 2h, 1d, or a sum like 1h30m; undefined if not one. */

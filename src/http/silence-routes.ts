@@ -5,6 +5,7 @@
  * now; the alarms it held that still fire are notified then). Part of /api/v1, where the rest of the
  * admin API goes.
  */
+import { parseRfc3339 } from '../lib/rfc3339.ts';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { SilenceService, SilenceState } from '../app/silences.ts';
@@ -17,16 +18,13 @@ export interface SilenceRouteDeps {
   readonly authenticateAdmin: (authorization: string | undefined) => AdminAuthResult;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const time = z
-  .string({ error: 'must be an RFC 3339 time like 2026-12-01T12:00:00Z' })
-  .regex(RFC3339, 'must be an RFC 3339 time like 2026-12-01T12:00:00Z')
-  .transform((v, ctx) => {
-    const t = Date.parse(v);
-    if (Number.isFinite(t)) return t;
-    ctx.addIssue({ code: 'custom', message: 'is not a valid time' });
-    return z.NEVER;
-  });
+const TIME_MSG = 'must be an RFC 3339 time like 2026-12-01T12:00:00Z';
+const time = z.string({ error: TIME_MSG }).transform((v, ctx) => {
+  const t = parseRfc3339(v, { space: true });
+  if (t !== undefined) return t;
+  ctx.addIssue({ code: 'custom', message: TIME_MSG });
+  return z.NEVER;
+});
 const text = (what: string) => z.string({ error: `is required: ${what}` }).trim().min(1, `must not be empty: ${what}`).max(1024);
 
 const newSilence = z.strictObject(

@@ -10,6 +10,7 @@
  * identify it (a redelivered event is a repeat); its `time` is the alarm's occurred_at when the data has none;
  * `type`, `source`, `id` and `subject` are kept in the alarm's details. `data_base64` is refused.
  */
+import { parseRfc3339 } from '../lib/rfc3339.ts';
 import { z } from 'zod';
 import type { JsonValue } from '../domain/alarm.ts';
 import { IngestError, issueToIngestError } from './errors.ts';
@@ -23,7 +24,6 @@ export const STRUCTURED_TYPE = 'application/cloudevents+json';
 export const BATCH_TYPE = 'application/cloudevents-batch+json';
 
 const SPEC_VERSION = '1.0';
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const TIME_MSG = 'must be an RFC 3339 time like 2018-04-05T17:31:00Z';
 /** A media type declaring JSON content: `*\/json` or `*\/*+json`, parameters aside (json-format.md 3.1.1). */
 const JSON_MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]*\+)?json$/i;
@@ -52,7 +52,7 @@ function mediaType(contentType: string | undefined): string {
 
 /** An RFC 3339 timestamp → epoch ms, or undefined if it is not one. */
 function timestamp(s: string): number | undefined {
-  const ms = RFC3339.test(s) ? Date.parse(s) : Number.NaN;
+  const ms = parseRfc3339(s) ?? Number.NaN;
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 

@@ -2,6 +2,7 @@
  * @module ingest/generic
  * tocsin's own alarm schema (POST /v1/alarms): one object or an array of them.
  */
+import { RFC3339 } from '../lib/rfc3339.ts';
 import { z } from 'zod';
 import { MAX_EPOCH_MS, SEVERITIES, STATUSES, type AlarmInput } from '../domain/alarm.ts';
 import { defaultDedupKey } from '../domain/dedup-key.ts';
@@ -10,7 +11,6 @@ import { parseJsonLossless } from './lossless.ts';
 import { defineFormat, type ParseContext } from './format.ts';
 import type { ParseOutcome, ParsedAlarm } from './types.ts';
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Label values: strings; numbers and booleans are accepted and turned into their text. */
 const labelMap = z.record(

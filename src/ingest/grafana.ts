@@ -10,6 +10,7 @@
  * `startsAt`; endsAt ← `endsAt` (Go's zero time `0001-01-01T00:00:00Z` means none); dedup key ← `fingerprint`
  * (else computed from the labels, as the generic format does); details ← `values`, the URLs, `orgId`, `groupKey`.
  */
+import { parseRfc3339 } from '../lib/rfc3339.ts';
 import { z } from 'zod';
 import { SEVERITIES, type AlarmInput, type JsonValue, type Severity } from '../domain/alarm.ts';
 import { defaultDedupKey } from '../domain/dedup-key.ts';
@@ -29,7 +30,6 @@ const MAX_SUMMARY = 4096;
 const MAX_DESCRIPTION = 65_536;
 const MAX_DEDUP_KEY = 512;
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const TIME_MSG = 'must be an RFC 3339 time like 2021-10-12T09:51:03.157076+02:00';
 
 /**
@@ -41,7 +41,7 @@ const goTime = z
   .nullish()
   .transform((s, ctx) => {
     if (s == null || s === '') return undefined;
-    const ms = RFC3339.test(s) ? Date.parse(s) : Number.NaN;
+    const ms = parseRfc3339(s) ?? Number.NaN;
     if (ms === GO_ZERO_MS) return undefined;
     if (!Number.isFinite(ms) || ms < 0) {
       ctx.issues.push({ code: 'custom', message: `${TIME_MSG}, got ${describe(s)}`, input: s });

@@ -21,6 +21,7 @@ import { IngestError, issueToIngestError } from './errors.ts';
 import { describe, optString } from './fields.ts';
 import { defineFormat, type ParseContext } from './format.ts';
 import { parseJsonLossless } from './lossless.ts';
+import { parseRfc3339 } from '../lib/rfc3339.ts';
 import type { ParsedAlarm, ParseOutcome } from './types.ts';
 
 /** Alertmanager's default `resolve_timeout`: an alert posted without endsAt ends this long after it arrived. */
@@ -29,41 +30,8 @@ export const RESOLVE_TIMEOUT_MS = 5 * 60_000;
 /** Go's zero time (`0001-01-01T00:00:00Z`), which Alertmanager writes for "not ended". */
 export const GO_ZERO_TIME_MS = -62_135_596_800_000;
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-/**
- * An RFC 3339 time as Go writes and reads it (`2026-11-22T00:54:22.534Z`, up to nanoseconds, `Z` or an
- * offset) → epoch ms (sub-millisecond digits dropped); undefined when it is not one (Feb 30 included).
- * Parsed by hand: Date.parse differs between engines on such edges, and maps years below 100 to 19xx.
- */
-export function parseGoTime(s: string): number | undefined {
-  const m = RFC3339.exec(s);
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
-  let offsetMin = 0;
-  if (m[8] === undefined) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(hour, minute, second, ms);
-  const t = d.getTime() - offsetMin * 60_000;
-  // In UTC, within years 0000–9999 (what Go clients such as amtool can read back).
-  return t < YEAR_0000_MS || t > YEAR_9999_END_MS ? undefined : t;
-}
-
-const YEAR_0000_MS = -62_167_219_200_000;
-const YEAR_9999_END_MS = 253_402_300_799_999;
+/** An RFC 3339 time as Go writes and reads it → epoch ms; undefined when it is not one (see lib/rfc3339). */
+export const parseGoTime = (s: string): number | undefined => parseRfc3339(s);
 
 const timeMessage = (input: unknown) => `must be an RFC 3339 time like 2026-11-22T01:00:41.721Z, got ${describe(input)}`;
 
