@@ -211,7 +211,7 @@ export function createCanaryService(deps: CanaryServiceDeps): CanaryService {
     }
   };
 
-  /** Final pings under way: a stop waits for them a little, so that one just sent is confirmed, not sent again. */
+  /** Final pings under way: a stop waits for them (and /start pings) a little, so that one just sent is confirmed, not sent again. */
   const finals = new Set<Promise<void>>();
   let stopping: Promise<void> | undefined;
   /** Each run's start ping, so that its final ping goes after it (healthchecks pairs them in order). */
@@ -414,9 +414,12 @@ export function createCanaryService(deps: CanaryServiceDeps): CanaryService {
         stopped = true;
         for (const t of timers) t.cancel();
         for (const c of injections) c.abort(new Error('tocsin is stopping'));
-        if (finals.size > 0) {
+        // A /start under way is waited for too: cut short, it would never be sent again, and the run's
+        // final ping (from the next process) would come without it.
+        const underWay = [...finals, ...starts.values()];
+        if (underWay.length > 0) {
           let timer: Timer | undefined;
-          await Promise.race([Promise.all(finals), new Promise<void>((r) => (timer = deps.scheduler.after(FINAL_PING_GRACE_MS, r, { background: true })))]);
+          await Promise.race([Promise.all(underWay), new Promise<void>((r) => (timer = deps.scheduler.after(FINAL_PING_GRACE_MS, r, { background: true })))]);
           timer?.cancel();
         }
         deps.pinger.stop();
