@@ -38,6 +38,9 @@ import { createDeliveryHost, type DeliveryHost } from './app/delivery-host.ts';
 import { sealForThread } from './lib/thread-data.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createMetrics } from './http/metrics.ts';
+import { createStatsd } from './app/statsd.ts';
+import type { SkipReason } from './ingest/types.ts';
+import { deadLettersByMethod, oldestPendingCreatedAt, undeliveredByMethod } from './outbox/oldest-pending.ts';
 import { createHttpApp } from './http/server.ts';
 import { LiveConfig, type ReloadResult } from './app/live-config.ts';
 import { housekeepingService } from './app/housekeeping.ts';
@@ -54,6 +57,12 @@ import { carriesSeveral } from './channels/registry.ts';
 import { createAdminAuthenticator } from './http/admin-auth.ts';
 import { verifySignature } from './http/signature.ts';
 import { ulid } from './lib/ids.ts';
+import { MethodsStore } from './outbox/methods-store.ts';
+import { runtimeMethods } from './app/runtime-methods.ts';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { AdminQueries, CanaryRunQueries } from './outbox/admin-queries.ts';
+import { DeadLetters, deadLetterService } from './outbox/dead-letters.ts';
+import type { ReloadOutcome } from './http/reload-routes.ts';
 
 export interface AppDeps {
   /** Opens (creating if needed) the SQLite database file with the runtime's driver. */
@@ -102,6 +111,10 @@ export interface App {
   stop(): Promise<void>;
   /** Swaps methods, routes and sources to those of `next` (see LiveConfig.reload). Throws and keeps the running config if a method cannot be built. */
   reload(next: Config): ReloadResult;
+  /** How POST /-/reload re-reads the config file (runtime/relay gives SIGHUP's; until then it answers 409). */
+  handleReloads(reload: () => ReloadOutcome): void;
+  /** The HTTP app (its routes: the OpenAPI document's test walks them). */
+  readonly http: OpenAPIHono;
   /** The runtime reports where the HTTP listener is bound (the canary posts to it). */
   listening(address: ListenAddress): void;
   /** Where a local client reaches the HTTP listener (a wildcard host becomes loopback); undefined before it listens. */
@@ -134,7 +147,17 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
 
   // Channels put times on the wire (signatures, Retry-After dates): the wall clock's.
   const live = new LiveConfig(config, { http: deps.http, clock: relayClock?.wall ?? clock, writeLine: deps.writeLine, ...(deps.mail && { mail: deps.mail }) });
-  const metrics = createMetrics(() => store.pendingCount, logger);
+  const statsd = config.statsd && createStatsd(config.statsd, { logger });
+  const metrics = createMetrics(() => store.pendingCount, logger, {
+    ...(statsd && { statsd }),
+    methodType: (m) => live.config.methods[m]?.type,
+    now: () => clock.now(),
+    oldestPendingCreatedAt: () => oldestPendingCreatedAt(outbox.main.db),
+    undeliveredByMethod: () => undeliveredByMethod(outbox.main.db),
+    deadLettersByMethod: () => deadLettersByMethod(outbox.main.db),
+    // Made below; read at scrape only.
+    checks: () => checks.list(),
+  });
 
   // The methods and delivery settings as the delivery thread needs them (secrets sealed for the trip).
   const deliveryView = () =>
@@ -213,6 +236,20 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     },
     storageRejection: () => health.unavailable(),
     onAfterCommitError: (e) => logger.error({ err: e.message }, 'after-commit hook failed'),
+  });
+  // Methods created through the admin API (kept in SQLite): in force beside the file's, on both threads.
+  const methods = runtimeMethods({
+    store: new MethodsStore(outbox.main),
+    transact: (write) => committer.submit(write),
+    live,
+    changed: () => {
+      host?.reload(deliveryView());
+      dispatcher.nudge();
+    },
+    clock,
+    scheduler,
+    logger,
+    randomBytes: deps.randomBytes,
   });
   let address: ListenAddress | undefined;
   const canaries = wireCanaries({
@@ -304,6 +341,10 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     random: deps.random,
     logger,
     registry: metrics.registry,
+    ingestHooks: ((source: (topic: string) => string) => ({
+      rejected: (t: string, n: number) => metrics.rejected(source(t), n),
+      skipped: (t: string, r: SkipReason, n: number) => metrics.ingest.skipped?.(source(t), r, n),
+    }))((t) => live.config.kafka?.topics.find((x) => x.name === t)?.source ?? t),
     ...(config.kafka?.durability === 'cluster' && {
       cluster: {
         transact: (fn) => committer.submit(fn),
@@ -346,6 +387,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
   let delivering = true;
   let ingesting = true;
   const services: Service[] = [
+    // First: the methods the routes name are in force before anything delivers (a route naming none fails the start).
+    methods.service,
     ...(clockWatch ? [clockWatch] : []),
     storageWatchService({
       health,
@@ -399,6 +442,20 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
   });
 
   const authenticate = createAuthenticator(() => live.sources(), canaries?.token);
+  // The admin API's dead letters: changed in the committer's transactions, counted once committed.
+  const deadLetters = deadLetterService({
+    letters: new DeadLetters(outbox.main),
+    submit: (work, after) => committer.submit(work, after),
+    now: () => clock.now(),
+    methods: () => [...live.channels().keys()],
+    arrived: (n) => {
+      store.noteArrived(n);
+      dispatcher.nudge();
+    },
+    settled: (n) => store.noteSettled(n),
+    logger,
+  });
+  let reloader: (() => ReloadOutcome) | undefined;
   const http = createHttpApp({
     accept,
     authenticate,
@@ -419,6 +476,8 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     now: () => clock.now(),
     logger,
     skipped: (source, reason, n) => metrics.ingest.skipped?.(source, reason, n),
+    rejected: (source) => metrics.rejected(source, 1),
+    metricsToken: () => live.config.metrics.token,
     signatures: {
       active: () => live.sources().some((s) => s.signingSecrets.length > 0),
       // Signatures carry wall-clock timestamps.
@@ -428,6 +487,18 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
     metrics,
     readiness,
     version: VERSION,
+    admin: {
+      queries: new AdminQueries(outbox.main),
+      deadLetters,
+      config: {
+        routes: () => live.config.routes,
+        canaries: () => live.config.canaries,
+        ...(canaries && { canaryState: (name: string) => canaries.service.state(name) }),
+        canaryRuns: new CanaryRunQueries(outbox.main),
+      },
+      reload: () => reloader?.(),
+      methods,
+    },
   });
 
   let started: Promise<void> | undefined;
@@ -451,9 +522,20 @@ function assemble(config: Config, deps: AppDeps, outbox: Outbox, link: ThreadLin
         else if (!started) await stopAll(services.filter((s) => s.name === 'ingest'), logger);
         closed = true;
         outbox.close();
+        await statsd?.close();
       })()),
+    handleReloads(reload) {
+      reloader = reload;
+    },
+    http,
     reload(next) {
       const result = live.reload(next);
+      // Notifications queued for a method now gone (and not defined through the API either) are counted as invalid.
+      const gone = result.methods.removed.filter((m) => !live.channels().has(m));
+      if (gone.length > 0) {
+        const waiting = store.queries.undeliveredByMethod();
+        for (const m of gone) metrics.invalidMethod(m, waiting.get(m) ?? 0);
+      }
       host?.reload(deliveryView());
       return result;
     },

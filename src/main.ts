@@ -2,15 +2,26 @@
 /**
  * @module main
  * The thin CLI: `tocsin serve`, `tocsin check-config`, `tocsin canary status`, `tocsin test-method`,
- * `tocsin silence add|list|expire`, `tocsin check add|list|pause|resume|remove`, `tocsin --version`. Each
+ * `tocsin silence add|list|expire`, `tocsin check add|list|pause|resume|remove`, and the operator commands
+ * `tocsin alarms`, `notifications`, `dead-letters`, `methods`, `reload`; `tocsin --version`. Each
  * command loads only what it needs: `--version` and `--help` (of any command) load nothing else,
  * `check-config` loads the config parser, `canary status` the parser and the database (not the relay),
- * `silence ...` and `check ...` their HTTP client alone (they talk to a running relay), and only `serve` loads the relay.
+ * the commands that talk to a running relay (`silence ...`, `check ...`, `alarms`, `dead-letters`, ...,
+ * `test-method --url`) their HTTP client alone, and only `serve` loads the relay.
  * A command line it cannot use (an unknown option, a missing value, a stray argument) gets the
  * command's usage on stderr and exit code 2.
  */
 import { parseArgs } from 'node:util';
 import { COMMIT, VERSION } from './version.ts';
+
+/** The exit-code table of src/cli/exit-codes.ts (EXIT_CODES_TEXT; a test keeps the two equal), here so --help loads nothing. */
+const EXIT_CODES = `Exit codes:
+  0   ok
+  1   the operation failed (an error answer of the relay, a replay partly skipped, a test not sent)
+  2   usage error (nothing was sent)
+  3   the relay could not be reached (connection refused, no answer in time)
+  4   authentication or authorization failed (HTTP 401 or 403: no, unknown or non-admin token)
+`;
 
 const USAGE = `tocsin ${VERSION}: alert relay
 
@@ -36,12 +47,27 @@ Usage:
   tocsin check list                                   a running relay's heartbeat checks
   tocsin check pause|resume|remove NAME               pause, resume or remove a check added with
                                                       check add (--url and --token as silence)
+  tocsin alarms [--state S] [--source S] [--name N] [--label K=V]... [--since T] [--until T] [--all]
+                                                      a running relay's alarms, newest first
+  tocsin alarms show ID                               one alarm, its state and its notifications
+  tocsin notifications ID                             one notification and its attempts, by series
+  tocsin dead-letters [--method M] [--reason R] [--since T] [--until T]
+                                                      the dead letters; act on them with --replay ID,
+                                                      --replay-all, --discard ID, --discard-all
+  tocsin methods [list] | show NAME | add NAME --type T [--set K=V]... | remove NAME
+                                                      a running relay's notification methods
+  tocsin test-method NAME --url URL                   the test notification sent by a running relay
+  tocsin reload                                       a running relay re-reads its config file (as SIGHUP)
   tocsin --version
   tocsin COMMAND --help                               the command's usage
 
+The commands that talk to a running relay take --url URL and --token TOKEN (one of its admin.tokens), or
+$TOCSIN_URL and $TOCSIN_TOKEN; --json prints the relay's JSON answer instead of a table.
+
 With no config, tocsin listens on 127.0.0.1:9095, keeps its data in ./data/tocsin.db and prints every
 notification as one JSON line on stdout (the built-in "log" method).
-`;
+
+${EXIT_CODES}`;
 
 const SERVE_USAGE = `Usage: tocsin serve [--config FILE] [--listen HOST:PORT] [--insecure-no-auth]
 
@@ -90,14 +116,22 @@ Exit code: 0 on success, 1 on an invalid config or when the database is missing 
 `;
 
 const TEST_METHOD_USAGE = `Usage: tocsin test-method NAME [--config FILE]
+       tocsin test-method NAME --url URL [--token TOKEN] [--json]
 
 Sends one clearly labelled test notification (alarm TocsinTestNotification, severity info, label
 tocsin_test=true) through the configured method NAME, with its settings, secrets and templates, and prints
 the answer: "sent (HTTP 202)", or why not ("failed, permanent: HTTP 400: …"). Nothing is written to the
 database; no running relay is needed. Exit 0 if sent, 1 if not, 2 for a bad command line or method name.
 
+With --url (or $TOCSIN_URL and no config file given), the running relay sends it instead, through its
+method NAME (one of the file or one added with tocsin methods add): exit 0 if sent, 1 if not, 3 if the
+relay cannot be reached, 4 if it refuses the token.
+
 Options:
   -c, --config FILE   the config file (default: $TOCSIN_CONFIG; with neither, the built-in defaults)
+      --url URL       ask the running relay at URL (default: $TOCSIN_URL when no config file is given)
+      --token TOKEN   one of the relay's admin.tokens (default: $TOCSIN_TOKEN); never printed
+      --json          print the relay's answer as JSON
   -h, --help          this text
 `;
 
@@ -111,7 +145,7 @@ const SILENCE_COMMON_OPTIONS = `      --url URL           the running relay (def
       --token TOKEN       one of the relay's admin.tokens (default: $TOCSIN_TOKEN); never printed`;
 
 const SILENCE_EXIT_CODES = `Exit code: 0 on success; 1 when the relay answered an error (its message is printed, e.g.
-"401 unknown admin token") or could not be reached; 2 on a usage error`;
+"404 no such silence"); 3 when the relay cannot be reached; 4 when it refuses the token (401 or 403); 2 on a usage error`;
 
 const SILENCE_USAGE = `Usage: tocsin silence add MATCHER... (--duration D | --ends-at TIME) --comment TEXT [OPTIONS]
        tocsin silence list [--state active|pending|expired] [OPTIONS]
@@ -269,8 +303,175 @@ const CHECK_PAUSE_USAGE = checkNameUsage('pause', 'Pauses a check added with toc
 const CHECK_RESUME_USAGE = checkNameUsage('resume', 'Resumes a paused check; it starts over as new (due one period after its next ping).');
 const CHECK_REMOVE_USAGE = checkNameUsage('remove', 'Removes a check added with tocsin check add, and its state; a firing alarm of it is resolved.');
 
+const ADMIN_EXIT_CODES = `Exit code: 0 on success; 1 when the relay answered an error (its message is printed); 2 on a usage
+error; 3 when the relay cannot be reached; 4 when it refuses the token (401 or 403)`;
+
+const ALARMS_USAGE = `Usage: tocsin alarms [list] [--state firing|resolved] [--source S] [--name N] [--label K=V]...
+                     [--since T] [--until T] [--limit N] [--cursor C | --all] [OPTIONS]
+       tocsin alarms show ID [OPTIONS]
+
+Prints a running relay's alarms, one a line, newest first: the current state of each alarm (one line per
+source and dedup key): STATUS, NAME, SOURCE, SEVERITY, SINCE, LAST SEEN, COUNT (occurrences), SILENCED BY,
+ID (its latest occurrence) and LABELS. "alarms show ID" prints one occurrence, its alarm's state and its
+notifications (their IDs go to tocsin notifications ID).
+
+Options:
+      --state STATE       firing or resolved
+      --source S          only alarms of this source
+      --name N            only alarms of this name
+      --label K=V         only alarms with this label; repeat it for more (all must match)
+      --since T           last seen at or after T: RFC 3339 like 2026-12-01T12:00:00Z, or a duration ago: 2h
+      --until T           last seen at or before T (as --since)
+      --limit N           alarms per page, 1 to 1000 (default 100)
+      --cursor C          the page after the one that printed this cursor
+      --all               every page
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer ({"items": [...], "next_cursor": ...})
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}.
+`;
+
+const ALARMS_SHOW_USAGE = `Usage: tocsin alarms show ID [--url URL] [--token TOKEN] [--json]
+
+Prints one alarm occurrence of a running relay (its fields, labels and annotations), the current state of
+its alarm, and its notifications: ID, METHOD, STATE (pending, inflight, sent, dead), ATTEMPTS, CREATED,
+SENT/DEAD/NEXT (when it was sent, died, or is next tried), LAST STATUS and LAST ERROR.
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}.
+`;
+
+const NOTIFICATIONS_USAGE = `Usage: tocsin notifications ID [--url URL] [--token TOKEN] [--json]
+
+Prints one notification of a running relay (its method, state, alarm, times, last error) and every
+attempt to deliver it: ATTEMPT, AT, OUTCOME (sent, retry, permanent, aborted), STATUS, LATENCY, ERROR,
+grouped by series: series 0 is the first delivery, series n the one after the n-th replay (with when and
+by whom it was replayed).
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}.
+`;
+
+const DEAD_LETTERS_USAGE = `Usage: tocsin dead-letters [FILTER] [--limit N] [--cursor C | --all] [OPTIONS]
+       tocsin dead-letters --replay ID[,ID...] [--replay ID...] [--by WHO] [OPTIONS]
+       tocsin dead-letters --replay-all FILTER [--yes] [--by WHO] [OPTIONS]
+       tocsin dead-letters --discard ID[,ID...] [OPTIONS]
+       tocsin dead-letters --discard FILTER | --discard-all FILTER [--yes] [OPTIONS]
+
+Without an action, prints a running relay's dead letters (notifications it gave up on), newest first:
+ID, METHOD, DEAD AT, ATTEMPTS, LAST STATUS, ALARM and REASON.
+--replay sends the given dead letters again: each goes back to pending with a new series of attempts, and
+who replayed it is recorded (tocsin notifications ID shows it). --replay-all replays every dead letter the
+filter matches, a thousand per request, with the progress on stderr. A dead letter of a method that is no
+longer configured is skipped and reported.
+--discard deletes the given dead letters; --discard-all (or --discard with filter flags) every one the
+filter matches; with --method of a method that is no longer configured, also its pending notifications.
+--replay-all and --discard-all without a filter act on EVERY dead letter: they need --yes.
+
+Filter:
+      --method M          dead letters of this method
+      --reason R          whose reason contains R (any case)
+      --since T           dead at or after T: RFC 3339 like 2026-12-01T12:00:00Z, or a duration ago: 2h
+      --until T           dead at or before T (as --since)
+Options:
+      --limit N           dead letters per page, or per request of an action on a filter, 1 to 1000
+      --cursor C          the page after the one that printed this cursor
+      --all               every page
+      --yes               act on every dead letter (--replay-all or --discard-all without a filter)
+      --by WHO            who replays or discards (default: $USER@hostname)
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer (of an action: the totals and the IDs)
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}; an unknown ID, a skipped dead letter, or dead letters
+left over also exit 1.
+`;
+
+const METHODS_USAGE = `Usage: tocsin methods [list] [OPTIONS]
+       tocsin methods show NAME [OPTIONS]
+       tocsin methods add NAME (--type T | --file FILE) [--set KEY=VALUE]... [--by WHO] [OPTIONS]
+       tocsin methods remove NAME [OPTIONS]
+
+Manages the notification methods of a running relay through its admin API. Secrets are never shown
+("***"). Methods of the config file are read-only (edit the file and tocsin reload); a method added here is
+kept in the relay's database, checked as one of the file would be.
+
+Commands:
+  list     the methods: NAME, TYPE, ORIGIN (file or api), CREATED, CREATED BY, SETTINGS
+  show     one method and its settings
+  add      add a method (tocsin methods add --help for more)
+  remove   remove a method added here (not one a route still names)
+
+Options of every methods command:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer instead of text
+  -h, --help              print the command's usage
+
+${ADMIN_EXIT_CODES}.
+`;
+
+const METHODS_ADD_USAGE = `Usage: tocsin methods add NAME (--type T | --file FILE) [--set KEY=VALUE]... [--by WHO]
+                         [--url URL] [--token TOKEN] [--json]
+
+Adds a method to a running relay, with the keys of a method in the config file: from --file (YAML or
+JSON, one method: type and settings), then --type, then each --set (its value read as YAML: 5 is a
+number, true a boolean; a dotted key sets a nested key: --set headers.X-Team=ops). A secret is best given
+in the file, not on the command line. Example:
+  tocsin methods add ops-hook --type webhook --set url=https://hooks.example.com/tocsin
+
+Options:
+      --type T            the method's type: webhook, slack, pagerduty, email, ...
+      --file FILE         the method as YAML or JSON
+      --set KEY=VALUE     one setting; repeat it for more
+      --by WHO            who adds it (default: $USER@hostname)
+${SILENCE_COMMON_OPTIONS}
+      --json              print the new method as JSON
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}.
+`;
+
+/** The usage of methods show and remove. */
+const methodsNameUsage = (command: string, what: string) => `Usage: tocsin methods ${command} NAME [--url URL] [--token TOKEN] [--json]
+
+${what}
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}.
+`;
+const METHODS_SHOW_USAGE = methodsNameUsage('show', 'Prints one method of a running relay and its settings (secrets as "***").');
+const METHODS_REMOVE_USAGE = methodsNameUsage('remove', 'Removes a method added with tocsin methods add. A method of the config file, or one a route still\nnames, is not removed (the relay answers 409).');
+
+const RELOAD_USAGE = `Usage: tocsin reload [--url URL] [--token TOKEN] [--json]
+
+Asks a running relay to re-read its config file, as SIGHUP does, and prints what changed: the methods
+added, removed and changed, and the settings that need a restart to apply. Deliveries in flight go on.
+An invalid file is refused: the relay keeps its running configuration and its problems are printed, one a
+line (exit 1).
+
+Options:
+${SILENCE_COMMON_OPTIONS}
+      --json              print the relay's JSON answer
+  -h, --help              print this usage
+
+${ADMIN_EXIT_CODES}.
+`;
+
 /** The commands made of two words (`canary status`): the group's usage lists its subcommands. */
-const GROUPS: Readonly<Record<string, string>> = { canary: CANARY_USAGE, silence: SILENCE_USAGE, check: CHECK_USAGE };
+const GROUPS: Readonly<Record<string, string>> = { canary: CANARY_USAGE, silence: SILENCE_USAGE, check: CHECK_USAGE, alarms: ALARMS_USAGE, methods: METHODS_USAGE };
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -291,6 +492,23 @@ const OPTIONS = {
   tz: { type: 'string' },
   grace: { type: 'string' },
   label: { type: 'string', multiple: true },
+  source: { type: 'string' },
+  name: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  cursor: { type: 'string' },
+  all: { type: 'boolean' },
+  method: { type: 'string' },
+  reason: { type: 'string' },
+  replay: { type: 'string', multiple: true },
+  'replay-all': { type: 'boolean' },
+  discard: { type: 'string', multiple: true },
+  'discard-all': { type: 'boolean' },
+  yes: { type: 'boolean' },
+  by: { type: 'string' },
+  type: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  file: { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -308,6 +526,9 @@ interface Command {
 }
 
 const SILENCE_OPTIONS = ['url', 'token', 'json', 'help', 'version'] as const;
+/** The options of a paged list (alarms, dead letters). */
+const LIST_OPTIONS = ['since', 'until', 'limit', 'cursor', 'all'] as const;
+const ALARMS_OPTIONS = [...SILENCE_OPTIONS, ...LIST_OPTIONS, 'state', 'source', 'name', 'label'] as const;
 
 /** Every command by name; '' is the command line without one. */
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -316,7 +537,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'check-config': { usage: CHECK_CONFIG_USAGE, options: ['config', 'help', 'version'] },
   canary: { usage: CANARY_USAGE, options: ['help', 'version'] },
   'canary status': { usage: CANARY_STATUS_USAGE, options: ['config', 'limit', 'json', 'help', 'version'], words: 2 },
-  'test-method': { usage: TEST_METHOD_USAGE, options: ['config', 'help', 'version'], words: 2 },
+  'test-method': { usage: TEST_METHOD_USAGE, options: ['config', 'url', 'token', 'json', 'help', 'version'], words: 2 },
   silence: { usage: SILENCE_USAGE, options: ['help', 'version'] },
   'silence add': {
     usage: SILENCE_ADD_USAGE,
@@ -333,6 +554,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'check pause': { usage: CHECK_PAUSE_USAGE, options: SILENCE_OPTIONS, words: 3 },
   'check resume': { usage: CHECK_RESUME_USAGE, options: SILENCE_OPTIONS, words: 3 },
   'check remove': { usage: CHECK_REMOVE_USAGE, options: SILENCE_OPTIONS, words: 3 },
+  alarms: { usage: ALARMS_USAGE, options: [...ALARMS_OPTIONS] },
+  'alarms list': { usage: ALARMS_USAGE, options: [...ALARMS_OPTIONS], words: 2 },
+  'alarms show': { usage: ALARMS_SHOW_USAGE, options: SILENCE_OPTIONS, words: 3 },
+  notifications: { usage: NOTIFICATIONS_USAGE, options: SILENCE_OPTIONS, words: 2 },
+  'dead-letters': {
+    usage: DEAD_LETTERS_USAGE,
+    options: [...SILENCE_OPTIONS, ...LIST_OPTIONS, 'method', 'reason', 'replay', 'replay-all', 'discard', 'discard-all', 'yes', 'by'],
+  },
+  methods: { usage: METHODS_USAGE, options: SILENCE_OPTIONS },
+  'methods list': { usage: METHODS_USAGE, options: SILENCE_OPTIONS, words: 2 },
+  'methods show': { usage: METHODS_SHOW_USAGE, options: SILENCE_OPTIONS, words: 3 },
+  'methods add': { usage: METHODS_ADD_USAGE, options: [...SILENCE_OPTIONS, 'type', 'set', 'file', 'by'], words: 3 },
+  'methods remove': { usage: METHODS_REMOVE_USAGE, options: SILENCE_OPTIONS, words: 3 },
+  reload: { usage: RELOAD_USAGE, options: SILENCE_OPTIONS },
   // Older spellings of --help and --version.
   help: { usage: USAGE, options: [] },
   version: { usage: USAGE, options: [] },
@@ -352,9 +587,21 @@ function usageProblem(tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']
   return undefined;
 }
 
+/** The arguments as parseArgs reads them (not strict: what is wrong is reported in the command's terms). */
+const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+
+/**
+ * `dead-letters --discard` takes IDs, or none before another option (`--discard --method M`): without an ID
+ * it means --discard-all, which parseArgs cannot tell (a string option takes the next argument).
+ */
+function bareDiscard(argv: string[]): string[] {
+  return argv.map((a, i) => (a === '--discard' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-')) ? '--discard-all' : a));
+}
+
 async function main(argv: string[]): Promise<number> {
-  // Not strict: what is wrong is reported here, in the command's terms, with its usage.
-  const { values, positionals, tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  let parsed = parse(argv);
+  if (parsed.positionals[0] === 'dead-letters') parsed = parse(bareDiscard(argv));
+  const { values, positionals, tokens } = parsed;
   // A group (`canary`, `silence`) takes a subcommand: `canary status` is a command of its own (usage, options).
   const group = positionals[0] !== undefined && Object.hasOwn(GROUPS, positionals[0]) ? positionals[0] : undefined;
   const name = group !== undefined && positionals[1] !== undefined ? `${group} ${positionals[1]}` : (positionals[0] ?? '');
@@ -384,10 +631,13 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tocsin check-config: --config FILE is required\n\n${CHECK_CONFIG_USAGE}`);
         return 2;
       }
-      const { loadConfig } = await import('./config/load.ts');
-      loadConfig(configPath);
-      process.stdout.write(`${configPath}: ok\n`);
-      return 0;
+      const [{ checkConfig }, { loadPlatform }] = await Promise.all([import('./cli/check-config-command.ts'), import('./runtime/detect.ts')]);
+      return checkConfig({
+        configPath,
+        env: process.env,
+        openDatabase: async () => (await loadPlatform()).loadSqlite(),
+        stdout: (t) => void process.stdout.write(t),
+      });
     }
     case 'canary status': {
       const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -402,6 +652,19 @@ async function main(argv: string[]): Promise<number> {
       const method = positionals[1];
       if (method === undefined) {
         process.stderr.write(`tocsin test-method: the method's NAME is required\n\n${TEST_METHOD_USAGE}`);
+        return 2;
+      }
+      // --url (or $TOCSIN_URL without a config file): the running relay sends it.
+      if (values.url !== undefined || (process.env.TOCSIN_URL && !configPath)) {
+        if (values.config !== undefined) {
+          process.stderr.write(`tocsin test-method: give either --config (test here) or --url (the running relay tests), not both\n\n${TEST_METHOD_USAGE}`);
+          return 2;
+        }
+        const { methodsCommand } = await import('./cli/methods-command.ts');
+        return methodsCommand({ command: 'test', args: [method], values: values as import('./cli/methods-command.ts').MethodsValues, env: process.env, usage: command.usage });
+      }
+      if (values.token !== undefined || values.json !== undefined) {
+        process.stderr.write(`tocsin test-method: --token and --json go with --url (the running relay tests)\n\n${TEST_METHOD_USAGE}`);
         return 2;
       }
       const [{ loadConfig }, { defaultConfig }, { testMethod }, { loadPlatform }, { systemClock }, { mailTransports }] = await Promise.all([
@@ -456,6 +719,44 @@ async function main(argv: string[]): Promise<number> {
         env: process.env,
         usage: command.usage,
       });
+    }
+    case 'alarms':
+    case 'alarms list':
+    case 'alarms show': {
+      const { alarmsCommand } = await import('./cli/alarms-command.ts');
+      return alarmsCommand({
+        command: name === 'alarms show' ? 'show' : 'list',
+        args: positionals.slice(2),
+        values: values as import('./cli/alarms-command.ts').AlarmsValues,
+        env: process.env,
+        usage: command.usage,
+      });
+    }
+    case 'notifications': {
+      const { notificationsCommand } = await import('./cli/notifications-command.ts');
+      return notificationsCommand({ command: '', args: positionals.slice(1), values: values as import('./cli/notifications-command.ts').NotificationsValues, env: process.env, usage: command.usage });
+    }
+    case 'dead-letters': {
+      const { deadLettersCommand } = await import('./cli/dead-letters-command.ts');
+      return deadLettersCommand({ command: '', values: values as import('./cli/dead-letters-command.ts').DeadLettersValues, env: process.env, usage: command.usage });
+    }
+    case 'methods':
+    case 'methods list':
+    case 'methods show':
+    case 'methods add':
+    case 'methods remove': {
+      const { methodsCommand } = await import('./cli/methods-command.ts');
+      return methodsCommand({
+        command: name === 'methods' ? 'list' : (name.slice('methods '.length) as 'list' | 'show' | 'add' | 'remove'),
+        args: positionals.slice(2),
+        values: values as import('./cli/methods-command.ts').MethodsValues,
+        env: process.env,
+        usage: command.usage,
+      });
+    }
+    case 'reload': {
+      const { reloadCommand } = await import('./cli/reload-command.ts');
+      return reloadCommand({ command: '', values: values as import('./cli/reload-command.ts').ReloadValues, env: process.env, usage: command.usage });
     }
     case 'canary': // no subcommand
     case 'silence':

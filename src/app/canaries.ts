@@ -79,7 +79,7 @@ export function wireCanaries(deps: CanaryWiringDeps): CanaryWiring | undefined {
     redact: (text) => redact(text, [...secretsIn(deps.config().methods), ...canaries().map((c) => c.pingUrl)]).split(token).join('<secret>'),
     retentionMs: () => deps.config().database.retentionMs,
     logger: deps.logger,
-    observer: canaryMetrics(deps.registry),
+    observer: canaryMetrics(deps.registry, () => deps.clock.now()),
     deliveryReady: deps.deliveryReady,
     writable: deps.writable,
     ...(deps.viaKafka && { viaKafka: deps.viaKafka }),

@@ -53,6 +53,8 @@ export function createDeliveryHost(deps: DeliveryHostDeps): DeliveryHost {
   let restartTimer: Timer | undefined;
   let stopped: (() => void) | undefined;
   let handed: [Alarm, number][] = [];
+  /** A reload while no thread runs (starting, restarting): handed to the thread once it is up. */
+  let missed: DeliveryThreadInit['view'] | undefined;
 
   const onMessage = (msg: FromDeliveryThread) => {
     switch (msg.type) {
@@ -91,6 +93,8 @@ export function createDeliveryHost(deps: DeliveryHostDeps): DeliveryHost {
   const launch = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       let up = false;
+      // The init carries the methods as they are now: a reload missed before this is in it.
+      missed = undefined;
       const t = deps.spawn(deps.init());
       thread = t;
       t.onMessage((msg) => {
@@ -98,6 +102,8 @@ export function createDeliveryHost(deps: DeliveryHostDeps): DeliveryHost {
           up = true;
           if (state === 'starting' || state === 'restarting') state = 'running';
           restartDelay = RESTART_MIN_MS;
+          if (missed) t.post({ type: 'reload', view: missed });
+          missed = undefined;
           resolve();
         } else if (msg.type === 'failed' && !up) {
           reject(new Error(`the delivery thread could not start: ${msg.error}`));
@@ -189,7 +195,10 @@ export function createDeliveryHost(deps: DeliveryHostDeps): DeliveryHost {
       }
       state = 'stopped';
     },
-    reload: (view) => post({ type: 'reload', view }),
+    reload(view) {
+      if (state === 'running') thread?.post({ type: 'reload', view });
+      else missed = view;
+    },
     ready: () => (state === 'running' ? undefined : state === 'restarting' ? 'delivery thread restarting' : state === 'stopping' || state === 'stopped' ? 'stopped' : 'starting'),
     get inFlight() {
       return inFlight;

@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { Service } from '../lib/service.ts';
 import type { CanaryMessage, ClusterDeps, KafkaService } from '../kafka/service.ts';
 import type Registry from 'prom-client/lib/registry.js';
+import type { KafkaIngestHooks } from '../kafka/metrics.ts';
 
 export interface KafkaWiringDeps {
   readonly config: () => Config;
@@ -21,6 +22,8 @@ export interface KafkaWiringDeps {
   readonly random: () => number;
   readonly logger: Logger;
   readonly registry: Registry;
+  /** Messages that never reach the acceptor (unparseable, dropped by the format), counted as ingest outcomes by topic. */
+  readonly ingestHooks?: KafkaIngestHooks;
   /** Cluster mode's side of the outbox (with durability: cluster). */
   readonly cluster?: ClusterDeps;
 }
@@ -55,7 +58,7 @@ export function wireKafka(deps: KafkaWiringDeps): KafkaWiring | undefined {
         scheduler: deps.scheduler,
         random: deps.random,
         logger: deps.logger,
-        observer: kafkaMetrics(deps.registry),
+        observer: kafkaMetrics(deps.registry, deps.ingestHooks),
         ...(deps.cluster && { cluster: deps.cluster }),
       });
       kafka.start();

@@ -1,7 +1,7 @@
 /**
  * @module canary/metrics
- * The canaries' metrics, in the app's registry: last success, latency of successful runs, failures by
- * reason, ping errors and skipped runs, each per canary.
+ * The canaries' metrics, in the app's registry: last success (its time, and its age at scrape), latency of
+ * successful runs, failures by reason, ping errors and skipped runs, each per canary.
  */
 import Counter from 'prom-client/lib/counter.js';
 import Gauge from 'prom-client/lib/gauge.js';
@@ -9,9 +9,21 @@ import Histogram from 'prom-client/lib/histogram.js';
 import type Registry from 'prom-client/lib/registry.js';
 import type { CanaryObserver } from './service.ts';
 
-export function canaryMetrics(registry: Registry): CanaryObserver {
+/** `now`: the clock the runs' success times are read on (ms), for the age at scrape. */
+export function canaryMetrics(registry: Registry, now: () => number = () => Date.now()): CanaryObserver {
   const registers = [registry];
   const lastSuccess = new Gauge({ name: 'tocsin_canary_last_success_timestamp_seconds', help: 'When a run of the canary last succeeded (Unix time)', labelNames: ['canary'], registers });
+  const succeededAt = new Map<string, number>();
+  new Gauge({
+    name: 'tocsin_canary_last_success_age_seconds',
+    help: 'How long ago a run of the canary last succeeded (absent until one has, since the start)',
+    labelNames: ['canary'],
+    registers,
+    collect() {
+      const t = now();
+      for (const [canary, at] of succeededAt) this.set({ canary }, Math.max(0, t - at) / 1000);
+    },
+  });
   const latency = new Histogram({
     name: 'tocsin_canary_run_seconds',
     help: 'Injection to the last notification sent, of successful canary runs',
@@ -25,6 +37,7 @@ export function canaryMetrics(registry: Registry): CanaryObserver {
   return {
     succeeded(canary, latencyMs, at) {
       lastSuccess.set({ canary }, at / 1000);
+      succeededAt.set(canary, at);
       latency.observe({ canary }, latencyMs / 1000);
     },
     failed: (canary, reason) => failures.inc({ canary, reason }),

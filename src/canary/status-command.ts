@@ -13,15 +13,14 @@ import { defaultConfig } from '../config/defaults.ts';
 import type { CanaryConfig, Config } from '../config/types.ts';
 import { coerceError } from '../lib/errors.ts';
 import { CanaryRuns, type CanaryRunRow } from '../outbox/canary-runs.ts';
-import { setBusyTimeout, type OpenDatabase, type SyncDb } from '../outbox/db.ts';
+import type { OpenDatabase, SyncDb } from '../outbox/db.ts';
+import { hasTable, readDatabase } from '../outbox/read-only.ts';
 import { loadPlatform } from '../runtime/detect.ts';
 
 /** Runs per canary when --limit is not given. */
 export const DEFAULT_LIMIT = 10;
 /** The most characters of a fail reason on one line of the text output. */
 export const REASON_WIDTH = 120;
-/** How long a read waits for a lock (a WAL reader rarely meets one: while the relay resets the WAL). */
-const READ_BUSY_TIMEOUT_MS = 2000;
 
 export interface CanaryStatusOptions {
   /** The config file (undefined: the built-in defaults, as `serve`). */
@@ -75,38 +74,23 @@ function missingHint(config: Config): string {
 
 /** Opens `file` with `open`, reads every canary's last `limit` runs, closes it. SELECTs only. */
 export function readStatus(open: (file: string) => OpenDatabase, file: string, config: Config, limit: number): StatusReport {
-  let conn: OpenDatabase;
-  try {
-    conn = open(file);
-  } catch (e) {
-    throw new Error(`cannot open ${file}: ${coerceError(e).message}`);
-  }
-  try {
-    const { db } = conn;
-    // Refuses any write on this connection, whatever a bug here might send.
-    db.run(sql`PRAGMA query_only = ON`);
-    setBusyTimeout(db, READ_BUSY_TIMEOUT_MS);
-    const hasTable = db.get(sql`SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'canary_runs'`) !== undefined;
-    const configured = config.canaries.map((c) => c.name);
-    const others = hasTable ? canaryNames(db).filter((n) => !configured.includes(n)) : [];
-    const runs = new CanaryRuns(db);
-    const recent = (name: string) => (hasTable ? runs.recent(name, limit) : []);
-    const canaries: CanaryStatus[] = [
-      ...config.canaries.map((c) => ({ name: c.name, config: c, runs: recent(c.name) })),
-      ...others.map((name) => ({ name, config: undefined, runs: recent(name) })),
-    ];
-    return { database: file, hasTable, canaries };
-  } catch (e) {
-    throw new Error(`cannot read the canary runs in ${file}: ${coerceError(e).message}`);
-  } finally {
+  return readDatabase(open, file, (conn) => {
     try {
-      // The opener's close checkpoints the WAL: never wait for the running relay to do it.
-      setBusyTimeout(conn.db, 0);
-    } catch {
-      // closing anyway
+      const { db } = conn;
+      const known = hasTable(conn, 'canary_runs');
+      const configured = config.canaries.map((c) => c.name);
+      const others = known ? canaryNames(db).filter((n) => !configured.includes(n)) : [];
+      const runs = new CanaryRuns(db);
+      const recent = (name: string) => (known ? runs.recent(name, limit) : []);
+      const canaries: CanaryStatus[] = [
+        ...config.canaries.map((c) => ({ name: c.name, config: c, runs: recent(c.name) })),
+        ...others.map((name) => ({ name, config: undefined, runs: recent(name) })),
+      ];
+      return { database: file, hasTable: known, canaries };
+    } catch (e) {
+      throw new Error(`cannot read the canary runs in ${file}: ${coerceError(e).message}`);
     }
-    conn.close();
-  }
+  });
 }
 
 function canaryNames(db: SyncDb): string[] {

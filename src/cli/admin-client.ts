@@ -1,9 +1,12 @@
 /**
  * @module cli/admin-client
- * What the CLI commands that talk to a running relay share (`tocsin silence`, `tocsin check`): the
- * relay's URL, an HTTP client of its admin API (the token never printed, errors as one line), and text
- * helpers for their tables.
+ * What the CLI commands that talk to a running relay share (`tocsin silence`, `tocsin check`, `tocsin
+ * alarms`, `dead-letters`, `methods`, `reload`, ...): the relay's URL, an HTTP client of its admin API (the
+ * token never printed, errors as one line), query strings, the default "who" of a change, and text helpers
+ * for their tables.
  */
+import { hostname } from 'node:os';
+import { exitCodeOf } from './exit-codes.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9095';
 /** How long one request may take before the relay counts as unreachable. */
@@ -22,7 +25,30 @@ export function isoSeconds(text: string): string {
 }
 
 
-export type Answer = { ok: true; status: number; body: unknown } | { ok: false; status?: number; message: string };
+/** A relay's answer; a failure without a status is an unreachable relay. */
+export type Answer = { ok: true; status: number; body: unknown } | { ok: false; status?: number; message: string; body?: unknown };
+
+/** A query string ("?a=1&b=2", or "" for none) from the defined values; an array repeats its key. */
+export function query(params: Readonly<Record<string, string | number | readonly string[] | undefined>>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) q.append(k, String(one));
+  }
+  const text = q.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** Who makes a change (`by` of a replay, a method): "$USER@hostname", or "tocsin-cli@hostname". */
+export function defaultBy(env: Readonly<Record<string, string | undefined>>, host: () => string = hostname): string {
+  let h = 'localhost';
+  try {
+    h = host() || h;
+  } catch {
+    // A host without a name: the user alone is still worth recording.
+  }
+  return oneLine(`${env.USER?.trim() || env.USERNAME?.trim() || 'tocsin-cli'}@${h}`, 200);
+}
 
 export interface Client {
   request(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Answer>;
@@ -74,11 +100,13 @@ export function client(base: URL, token: string | undefined, fetchFn: typeof fet
         parsed = undefined;
       }
       if (res.ok && parsed !== undefined) return { ok: true, status: res.status, body: parsed };
+      // 204 No Content (a removal) has no body to parse.
+      if (res.status === 204) return { ok: true, status: 204, body: null };
       if (res.ok) return { ok: false, status: res.status, message: `${res.status} an answer that is not JSON (is ${root} a tocsin relay?)` };
       const error = (parsed as { error?: unknown } | undefined)?.error;
       const retry = res.status === 503 && res.headers.get('retry-after') ? ` (retry after ${oneLine(res.headers.get('retry-after'), 20)} s)` : '';
       const why = typeof error === 'string' ? oneLine(error, 500) : `${res.statusText || 'error'} (not a tocsin answer: is ${root} a tocsin relay?)`;
-      return { ok: false, status: res.status, message: `${res.status} ${why}${retry}` };
+      return { ok: false, status: res.status, message: `${res.status} ${why}${retry}`, ...(parsed !== undefined && { body: parsed }) };
     },
   };
 }
@@ -113,6 +141,8 @@ export type AdminCommand =
     api: Client;
     /** Prints the relay's error (with a hint at the token on a 401 without one); returns 1. */
     failed: (a: Answer & { ok: false }, what?: string) => number;
+    /** As failed, but returns the code of the exit-code table (3 unreachable, 4 a 401/403, else 1). */
+    fail: (a: Answer & { ok: false }, what?: string) => number;
     json: (v: unknown) => string;
   };
 
@@ -120,7 +150,7 @@ export type AdminCommand =
 export function adminCommand(group: string, opts: AdminCommandOptions): AdminCommand {
   const out = opts.stdout ?? ((t) => void process.stdout.write(t));
   const err = opts.stderr ?? ((t) => void process.stderr.write(t));
-  const prefix = `tocsin ${group} ${opts.command}`;
+  const prefix = opts.command === '' ? `tocsin ${group}` : `tocsin ${group} ${opts.command}`;
   const usageError = (problem: string) => {
     err(`${prefix}: ${problem}\n\n${opts.usage}`);
     return 2;
@@ -138,6 +168,10 @@ export function adminCommand(group: string, opts: AdminCommandOptions): AdminCom
     err(`${prefix}: ${what}${a.message}${hint}\n`);
     return 1;
   };
+  const fail = (a: Answer & { ok: false }, what = '') => {
+    failed(a, what);
+    return exitCodeOf(a);
+  };
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-  return { ok: true, out, err, usageError, base: base.url, api, failed, json };
+  return { ok: true, out, err, usageError, base: base.url, api, failed, fail, json };
 }

@@ -108,7 +108,7 @@ export function renderTable(checks: readonly Partial<CheckView>[]): string {
 export async function checkCommand(opts: CheckCommandOptions): Promise<number> {
   const cmd = adminCommand('check', opts);
   if (!cmd.ok) return cmd.code;
-  const { out, usageError, base, api, failed, json } = cmd;
+  const { out, usageError, base, api, fail: failed, json } = cmd;
   const { values } = opts;
 
   // Every command but list takes one NAME (main.ts lets no second one through).
@@ -157,7 +157,7 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<number> {
       const a = await api.request('GET', '/api/v1/checks');
       if (!a.ok) return failed(a);
       const checks = (a.body as { checks?: unknown }).checks;
-      if (!Array.isArray(checks)) return failed({ ok: false, message: `${a.status} an answer without "checks" (is ${base.href} a tocsin relay?)` });
+      if (!Array.isArray(checks)) return failed({ ok: false, status: a.status, message: `${a.status} an answer without "checks" (is ${base.href} a tocsin relay?)` });
       out(values.json ? json(a.body) : renderTable(checks as Partial<CheckView>[]));
       return 0;
     }

@@ -151,7 +151,7 @@ export function renderTable(silences: readonly SilenceView[]): string {
 export async function silenceCommand(opts: SilenceCommandOptions): Promise<number> {
   const cmd = adminCommand('silence', opts);
   if (!cmd.ok) return cmd.code;
-  const { out, err, usageError, base, api, failed, json } = cmd;
+  const { out, err, usageError, base, api, fail: failed, json } = cmd;
   const { values, env } = opts;
 
   switch (opts.command) {
@@ -195,7 +195,7 @@ export async function silenceCommand(opts: SilenceCommandOptions): Promise<numbe
       const a = await api.request('GET', `/api/v1/silences${state ? `?state=${state}` : ''}`);
       if (!a.ok) return failed(a);
       const silences = (a.body as { silences?: unknown }).silences;
-      if (!Array.isArray(silences)) return failed({ ok: false, message: `${a.status} an answer without "silences" (is ${base.href} a tocsin relay?)` });
+      if (!Array.isArray(silences)) return failed({ ok: false, status: a.status, message: `${a.status} an answer without "silences" (is ${base.href} a tocsin relay?)` });
       out(values.json ? json(a.body) : renderTable(silences as SilenceView[]));
       return 0;
     }
@@ -208,8 +208,7 @@ export async function silenceCommand(opts: SilenceCommandOptions): Promise<numbe
           out(values.json ? `${JSON.stringify(a.body)}\n` : `expired ${oneLine(id)}\n`);
           continue;
         }
-        failed(a, `${oneLine(id, 80)}: `);
-        code = 1;
+        code = failed(a, `${oneLine(id, 80)}: `);
         // An unknown id does not stop the others; anything else (unreachable, the token, storage) would fail them all.
         if (a.status !== 404) break;
       }

@@ -38,6 +38,8 @@ const DEFAULT_CONFIG: Config = deepFreeze({
   pings: { bodyLimitBytes: 100_000, afterDowntime: 'restart_grace', rateLimit: { perSecond: 5, burst: 5 } },
   lifecycle: { notifyUnknownResolved: false },
   admin: { tokens: [] },
+  metrics: {},
+  externalMethodRefs: [],
 });
 
 /** The configuration of an empty document. */

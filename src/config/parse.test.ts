@@ -100,9 +100,11 @@ test('defaults: an empty document is defaultConfig(), with the documented values
     pings: { bodyLimitBytes: 100_000, afterDowntime: 'restart_grace', rateLimit: { perSecond: 5, burst: 5 } },
     lifecycle: { notifyUnknownResolved: false },
     admin: { tokens: [] },
+    metrics: {},
+    externalMethodRefs: [],
   };
   assert.deepEqual(defaultConfig(), expected);
-  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\ncanaries:\n', 'canaries: {}', 'checks:\npings:\n', 'checks: {}\npings: {}']) {
+  for (const doc of ['', '# nothing here\n', '{}', 'sources:\nmethods:\ningest:\ncanaries:\n', 'canaries: {}', 'checks:\npings:\n', 'checks: {}\npings: {}', 'metrics:\nstatsd:\n', 'metrics: {}']) {
     assert.deepEqual(parseConfig(doc, {}, noFiles), expected, JSON.stringify(doc));
   }
   assert.deepEqual(loadConfig(undefined, {}, noFiles), expected);
@@ -584,4 +586,83 @@ test('checks and pings: each error message, exactly', () => {
     ['sources: { checks: { token: abcdefghijklmnop } }', 'sources.checks: the source name "checks" is reserved for the heartbeat checks\' alarms; choose another name'],
   ];
   for (const [yaml, issue] of cases) assert.deepEqual(issuesOf(yaml), [issue], yaml);
+});
+
+test('metrics: a bearer token for /metrics, inline or from a file; none by default', () => {
+  const file = join(tmp, 'metrics.token');
+  writeFileSync(file, 'scrape-token-123\n');
+  assert.equal(parseConfig('metrics: { token: scrape-token-456 }', {}, noFiles).metrics.token?.reveal(), 'scrape-token-456');
+  const fromFile = parseConfig(`metrics: { token_file: ${file} }`, {}, readTextFile);
+  assert.equal(fromFile.metrics.token?.reveal(), 'scrape-token-123');
+  // Printed, it is redacted like every secret.
+  assert.doesNotMatch(JSON.stringify(fromFile.metrics) + inspect(fromFile.metrics, { depth: 5 }), /scrape-token/);
+  assert.equal(parseConfig('{}', {}, noFiles).metrics.token, undefined);
+});
+
+test('statsd: absent by default; monasca\'s defaults when present', () => {
+  assert.equal(parseConfig('{}', {}, noFiles).statsd, undefined);
+  assert.deepEqual(parseConfig('statsd: {}', {}, noFiles).statsd, { host: '127.0.0.1', port: 8125, prefix: 'monasca.notification.', tags: {} });
+  assert.deepEqual(
+    parseConfig('statsd: { host: stats.example, port: "9125", prefix: "", tags: { service: monitoring, region: eu-1 } }', {}, noFiles).statsd,
+    { host: 'stats.example', port: 9125, prefix: '', tags: { service: 'monitoring', region: 'eu-1' } },
+  );
+});
+
+test('metrics and statsd: each error message, exactly', () => {
+  const cases: [string, string][] = [
+    ['metrics: { token: abcdefgh, token_file: /t }', 'metrics: set at most one of token or token_file'],
+    ['metrics: { token: "" }', 'metrics.token: must not be empty'],
+    ['metrics: { token_file: /nope }', 'metrics.token_file: cannot read /nope: ENOENT: no such file or directory'],
+    ['metrics: { tokens: [a] }', 'metrics.tokens: unknown field'],
+    ['sources: { s: { token: shared-token-1 } }\nmetrics: { token: shared-token-1 }', 'metrics.token: is also a source token; the metrics token must differ from every source token'],
+    ['admin: { tokens: [shared-token-2] }\nmetrics: { token: shared-token-2 }', 'metrics.token: is also an admin token; the metrics token must differ from the admin tokens'],
+    ['statsd: { port: 0 }', 'statsd.port: must be a whole number >= 1'],
+    ['statsd: { port: 70000 }', 'statsd.port: must be a port number from 1 to 65535'],
+    ['statsd: { host: "" }', 'statsd.host: must not be empty'],
+    ['statsd: { prefix: 3 }', 'statsd.prefix: must be a string'],
+    ['statsd: { tags: { "a b": x } }', 'statsd.tags.a b: invalid tag name; use letters, digits, "_", ".", "-" or "/", starting with a letter or "_"'],
+    ['statsd: { tags: { env: "a,b" } }', 'statsd.tags.env: must not contain "|", ",", "#" or a line break'],
+    ['statsd: { server: x }', 'statsd.server: unknown field'],
+    ['statsd: [x]', 'statsd: must be a mapping'],
+  ];
+  for (const [yaml, issue] of cases) assert.deepEqual(issuesOf(yaml), [issue], yaml);
+});
+
+test('externalMethods: methods named but not defined are collected, not errors (strict by default)', () => {
+  const yaml = `
+methods:
+  ops: { type: webhook, url: "https://hooks.example/ops" }
+routes:
+  - methods: [ops]
+  - match: { severity: critical }
+    methods: [pager, ops, chat]
+canaries:
+  c1: { methods: [pager], ping_url: "https://hc-ping.com/abc" }
+`;
+  assert.deepEqual(issuesOf(yaml), [
+    'routes[1].methods[0]: unknown method "pager"; define it under methods or use one of: log, ops',
+    'routes[1].methods[2]: unknown method "chat"; define it under methods or use one of: log, ops',
+    'canaries.c1.methods[0]: unknown method "pager"; define it under methods or use one of: log, ops',
+  ]);
+  const c = parseConfig(yaml, {}, noFiles, undefined, { externalMethods: true });
+  assert.deepEqual(c.externalMethodRefs, [
+    { path: 'routes[1].methods[0]', name: 'pager' },
+    { path: 'routes[1].methods[2]', name: 'chat' },
+    { path: 'canaries.c1.methods[0]', name: 'pager' },
+  ]);
+  assert.deepEqual(c.routes[1]!.methods, ['pager', 'ops', 'chat']);
+  assert.deepEqual(parseConfig('methods: { ops: { type: log } }\nroutes: [{ methods: [ops] }]', {}, noFiles, undefined, { externalMethods: true }).externalMethodRefs, []);
+  // A name listed twice is still an error.
+  try {
+    parseConfig('routes: [{ methods: [pager, pager] }]', {}, noFiles, undefined, { externalMethods: true });
+    assert.fail('expected a ConfigError');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.issues, ['routes[0].methods[1]: method "pager" is listed twice']);
+  }
+  // Through loadConfig too.
+  const file = join(tmp, 'external.yaml');
+  writeFileSync(file, 'routes: [{ methods: [pager] }]\n');
+  assert.deepEqual(loadConfig(file, {}, readTextFile, { externalMethods: true }).externalMethodRefs, [{ path: 'routes[0].methods[0]', name: 'pager' }]);
+  assert.throws(() => loadConfig(file, {}, readTextFile), /routes\[0\]\.methods\[0\]: unknown method "pager"/);
 });

@@ -23,10 +23,19 @@ import { buildChecks, buildPings, type ChecksBuildContext } from './checks.ts';
 import { checkTemplates, isTimeZone, TEMPLATE_PARTS, type TemplatePart } from '../render/template.ts';
 import type { RateLimit } from '../dispatch/rate-limit.ts';
 import { formatPath, parsePart, parseRaw, type Path, type RawConfig, type RawMethod } from './schema.ts';
-import type { CanaryConfig, Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from './types.ts';
+import type { CanaryConfig, Config, DeliverySettings, ExternalMethodRef, MethodConfig, RouteConfig, SourceConfig, StatsdConfig } from './types.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string) => string;
+
+export interface ParseOptions {
+  /**
+   * A route or canary may name a method the file does not define (one defined elsewhere, e.g. through the
+   * admin API): it is collected in `externalMethodRefs` for the caller to check, instead of being an
+   * error. Default false: every method named must be defined in the file.
+   */
+  readonly externalMethods?: boolean;
+}
 
 export { ConfigError };
 
@@ -35,18 +44,18 @@ export { ConfigError };
  * the config file's (loadConfig passes it). Without it they are left as written: relative to the working
  * directory.
  */
-export function parseConfig(yamlText: string, env: Env, readFile: ReadFile, baseDir?: string): Config {
+export function parseConfig(yamlText: string, env: Env, readFile: ReadFile, baseDir?: string, options: ParseOptions = {}): Config {
   // A config is parsed once (and on reload): compiling zod's fast paths would cost more than they save.
   const jitless = z.config().jitless;
   z.config({ jitless: true });
   try {
-    return parseConfigOnce(yamlText, env, readFile, baseDir);
+    return parseConfigOnce(yamlText, env, readFile, baseDir, options);
   } finally {
     z.config({ jitless });
   }
 }
 
-function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile, baseDir: string | undefined): Config {
+function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile, baseDir: string | undefined, options: ParseOptions): Config {
   const issues = new Issues();
   const doc = expandEnv(parseYaml(yamlText) ?? {}, [], env, issues);
   const raw = parseRaw(doc);
@@ -55,7 +64,8 @@ function parseConfigOnce(yamlText: string, env: Env, readFile: ReadFile, baseDir
     throw new ConfigError(issues.lines);
   }
   const path: ResolvePath = (p) => (baseDir === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
-  const config = build(raw.value, path, new Secrets(readFile, path, issues), issues);
+  const external: ExternalMethodRef[] | undefined = options.externalMethods ? [] : undefined;
+  const config = build(raw.value, path, new Secrets(readFile, path, issues), issues, external);
   if (issues.lines.length > 0) throw new ConfigError(issues.lines);
   return deepFreeze(config);
 }
@@ -191,7 +201,8 @@ class Secrets {
 /** Placeholder for a required secret that failed: the config is never returned when there are issues. */
 const MISSING = new Secret('');
 
-function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issues): Config {
+/** `external`: where method names the file does not define are collected (absent: they are errors). */
+function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issues, external: ExternalMethodRef[] | undefined): Config {
   const d = raw.delivery;
   const delivery: Config['delivery'] = {
     concurrency: d.concurrency,
@@ -217,7 +228,7 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     methods[name] = { ...buildMethod(name, m, delivery, secrets, issues), ...buildTemplates(name, m, timezone, path, secrets, issues) };
   }
 
-  return {
+  const config = {
     listen: raw.listen,
     // Not written: the default, in the working directory (a path in the file resolves against the file's).
     dataDir: raw.data_dir === undefined ? defaultConfig().dataDir : path(raw.data_dir),
@@ -225,7 +236,7 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     logLevel: raw.log_level,
     sources,
     methods,
-    routes: buildRoutes(raw, methods, issues),
+    routes: buildRoutes(raw, methods, issues, external),
     ingest: {
       maxBodyBytes: raw.ingest.max_body,
       maxBatch: raw.ingest.max_batch,
@@ -235,14 +246,35 @@ function build(raw: RawConfig, path: ResolvePath, secrets: Secrets, issues: Issu
     },
     database: { synchronous: raw.database.synchronous, retentionMs: raw.database.retention },
     delivery,
-    canaries: buildCanaries(raw, methods, secrets, issues),
+    canaries: buildCanaries(raw, methods, secrets, issues, external),
     checks: buildChecks(raw.checks, checksContext(secrets, issues)),
     pings: buildPings(raw.pings, checksContext(secrets, issues)),
     lifecycle: { notifyUnknownResolved: raw.lifecycle.notify_unknown_resolved },
     ...checkReplayWindow(raw, sources, issues),
     admin: { tokens: buildAdminTokens(raw, sources, path, secrets, issues) },
     ...(raw.kafka && { kafka: buildKafka(raw.kafka, kafkaContext(path, secrets, issues)) }),
+    externalMethodRefs: external ?? [],
   };
+  return {
+    ...config,
+    metrics: buildMetrics(raw, sources, config.admin.tokens, secrets, issues),
+    ...(raw.statsd && { statsd: buildStatsd(raw.statsd) }),
+  };
+}
+
+/** metrics.token or metrics.token_file: a bearer token for `/metrics`, none of the other tokens (a scraper holds it). */
+function buildMetrics(raw: RawConfig, sources: readonly SourceConfig[], adminTokens: readonly Secret[], secrets: Secrets, issues: Issues): Config['metrics'] {
+  const token = secrets.read(['metrics'], raw.metrics, 'token', { required: false });
+  if (!token) return {};
+  const at = ['metrics', raw.metrics.token !== undefined ? 'token' : 'token_file'];
+  const same = (s: Secret | undefined) => s?.reveal() === token.reveal();
+  if (sources.some((s) => same(s.token))) issues.add(at, 'is also a source token; the metrics token must differ from every source token');
+  else if (adminTokens.some(same)) issues.add(at, 'is also an admin token; the metrics token must differ from the admin tokens');
+  return { token };
+}
+
+function buildStatsd(s: NonNullable<RawConfig['statsd']>): StatsdConfig {
+  return { host: s.host, port: s.port, prefix: s.prefix, tags: s.tags };
 }
 
 /** What config/checks needs of this parser. */
@@ -429,19 +461,24 @@ function checkBackoff(path: Path, d: DeliverySettings, issues: Issues): void {
   if (d.backoffCapMs < d.backoffBaseMs) issues.add(path, 'backoff_cap must be at least backoff_base');
 }
 
-/** A list of method names (a route's, a canary's): each defined (or `log`), each at most once. */
-function checkMethodList(path: Path, list: readonly string[], methods: Record<string, MethodConfig>, issues: Issues): void {
+/**
+ * A list of method names (a route's, a canary's): each defined (or `log`), each at most once. With
+ * `external`, a name the file does not define is collected there instead of being an error.
+ */
+function checkMethodList(path: Path, list: readonly string[], methods: Record<string, MethodConfig>, issues: Issues, external: ExternalMethodRef[] | undefined): void {
   const known = Object.keys(methods).sort().join(', ');
   list.forEach((m, j) => {
     const at = [...path, j];
-    if (!Object.hasOwn(methods, m)) issues.add(at, `unknown method ${JSON.stringify(m)}; define it under methods or use one of: ${known}`);
+    const defined = Object.hasOwn(methods, m);
+    if (!defined && !external) issues.add(at, `unknown method ${JSON.stringify(m)}; define it under methods or use one of: ${known}`);
     else if (list.indexOf(m) !== j) issues.add(at, `method ${JSON.stringify(m)} is listed twice`);
+    else if (!defined) external!.push({ path: formatPath(at), name: m });
   });
 }
 
-function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issues: Issues): RouteConfig[] {
+function buildRoutes(raw: RawConfig, methods: Record<string, MethodConfig>, issues: Issues, external: ExternalMethodRef[] | undefined): RouteConfig[] {
   return raw.routes.map((r, i) => {
-    checkMethodList(['routes', i, 'methods'], r.methods, methods, issues);
+    checkMethodList(['routes', i, 'methods'], r.methods, methods, issues, external);
     const { labels, ...fields } = r.match;
     const match: RouteConfig['match'] = { ...withoutUndefined(fields), labels };
     const at = ['routes', i];
@@ -485,10 +522,10 @@ function buildAdminTokens(raw: RawConfig, sources: readonly SourceConfig[], path
   return [...new Set(written)].map((t) => new Secret(t));
 }
 
-function buildCanaries(raw: RawConfig, methods: Record<string, MethodConfig>, secrets: Secrets, issues: Issues): CanaryConfig[] {
+function buildCanaries(raw: RawConfig, methods: Record<string, MethodConfig>, secrets: Secrets, issues: Issues, external: ExternalMethodRef[] | undefined): CanaryConfig[] {
   return Object.entries(raw.canaries).map(([name, c]) => {
     const path = ['canaries', name];
-    checkMethodList([...path, 'methods'], c.methods, methods, issues);
+    checkMethodList([...path, 'methods'], c.methods, methods, issues, external);
     const pingUrl = secrets.read(path, c, 'ping_url', { required: true, check: (v) => checkHttpUrl(v) ?? checkPingUrl(v) });
     return {
       name,

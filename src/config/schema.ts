@@ -242,6 +242,20 @@ const pings = z.strictObject({
   rate_burst: int(1).optional(),
 });
 
+/** A UDP/TCP port number. */
+const port = int(1).refine((n) => n <= 65535, { error: 'must be a port number from 1 to 65535' });
+
+/** A StatsD tag's value: "|", ",", "#" and line breaks are the protocol's separators. */
+const tagValue = z.string({ error: 'must be a string' }).regex(/^[^|,#\r\n]*$/, { error: 'must not contain "|", ",", "#" or a line break' });
+
+/** StatsD (monasca-notification's metric names); monasca's defaults. */
+const statsd = z.strictObject({
+  host: nonEmpty.prefault('127.0.0.1'),
+  port: port.prefault(8125),
+  prefix: z.string({ error: 'must be a string' }).prefault('monasca.notification.'),
+  tags: section(z.record(z.string().regex(/^[A-Za-z_][\w.\-/]*$/, { error: 'invalid tag name; use letters, digits, "_", ".", "-" or "/", starting with a letter or "_"' }), tagValue).prefault({})),
+});
+
 export const rawConfigSchema = z.strictObject({
   listen: listen.prefault('127.0.0.1:9095'),
   data_dir: nonEmpty.optional(), // absent: the default in the working directory (parse.ts)
@@ -309,6 +323,14 @@ export const rawConfigSchema = z.strictObject({
       tokens_file: nonEmpty.optional(),
     }).prefault({}),
   ),
+  /** `/metrics`: a bearer token (`token` or `token_file`, read in parse.ts); none: open. */
+  metrics: section(
+    z.strictObject({
+      token: z.string().optional(),
+      token_file: z.string().optional(),
+    }).prefault({}),
+  ),
+  statsd: section(statsd.optional()),
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;

@@ -148,6 +148,23 @@ export interface KafkaConfig {
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 
+/** The optional StatsD client (`statsd:`): monasca-notification's metric names, sent over UDP. */
+export interface StatsdConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Put before every metric name, as written (monasca's is "monasca.notification.", the dot included). */
+  readonly prefix: string;
+  /** Tags (monasca dimensions) sent with every metric. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** A method named by a route or a canary that the file does not define (parseConfig's `externalMethods`). */
+export interface ExternalMethodRef {
+  /** Where it is named, e.g. `routes[1].methods[0]`. */
+  readonly path: string;
+  readonly name: string;
+}
+
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
   readonly dataDir: string;
@@ -194,4 +211,13 @@ export interface Config {
   };
   /** The admin API (silences): its bearer tokens; none: the admin API answers 403 to everyone. */
   readonly admin: { readonly tokens: readonly Secret[] };
+  /** `/metrics`: with a token, scrapes must send `Authorization: Bearer <token>`; without, it is open. */
+  readonly metrics: { readonly token?: Secret };
+  /** StatsD; absent: none. */
+  readonly statsd?: StatsdConfig;
+  /**
+   * Methods that routes and canaries name but the file does not define, when parsed with
+   * `externalMethods` (they may be defined elsewhere, e.g. through the admin API); empty otherwise.
+   */
+  readonly externalMethodRefs: readonly ExternalMethodRef[];
 }

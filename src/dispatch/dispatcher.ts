@@ -57,6 +57,41 @@ export interface Dispatcher {
 }
 
 const SHUTDOWN = 'tocsin is shutting down';
+/** Methods whose last failure text is remembered (to log a repeat only when it changes); the oldest go first. */
+export const REMEMBERED_FAILURES = 10_000;
+
+/** The fields every delivery log line carries. */
+export function deliveryFields(n: Pick<Claimed, 'id' | 'method' | 'attempt' | 'alarms'>): Record<string, unknown> {
+  return { alarm_id: n.alarms[0]?.id, notification_id: n.id, method: n.method, attempt: n.attempt };
+}
+
+/**
+ * The last failure text per key (a method: one dead receiver with a thousand notifications queued logs
+ * once, not a thousand times), bounded: a failing retry is logged (warn) when its text differs from the
+ * last one of its method, and at debug otherwise.
+ */
+export class FailureMemory {
+  readonly #last = new Map<string, string>();
+  constructor(readonly max = REMEMBERED_FAILURES) {}
+
+  /** Records the error; true when it differs from this key's last one (or none is remembered). */
+  changed(id: string, error: string): boolean {
+    const before = this.#last.get(id);
+    this.#last.delete(id); // re-inserted: the most recent last
+    this.#last.set(id, error);
+    if (this.#last.size > this.max) this.#last.delete(this.#last.keys().next().value!);
+    return before !== error;
+  }
+
+  /** The key's failures ended (its method delivered again). */
+  forget(id: string): void {
+    this.#last.delete(id);
+  }
+
+  get size(): number {
+    return this.#last.size;
+  }
+}
 const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The references of one notification's dedup keys. */
@@ -84,7 +119,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let timer: Timer | undefined;
   let running = false;
   let stopping = false;
-  const lastError = new Map<string, string>();
+  const failures = new FailureMemory();
 
   const flush = () => {
     flushArmed = false;
@@ -107,23 +142,19 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   };
 
-  const logFailure = (n: Claimed, result: SendResult, dead: string | undefined) => {
-    const fields = { method: n.method, notification_id: n.id, alarm_id: n.alarms[0]!.id, attempt: n.attempt };
-    if (dead) {
-      logger.error({ ...fields, reason: dead }, 'notification dead-lettered');
-      return;
-    }
+  const logOutcome = (n: Claimed, result: SendResult, dead: string | undefined) => {
     if (result.outcome === 'sent') {
-      lastError.delete(n.method);
+      failures.forget(n.method);
       return;
     }
-    // Log a repeated failure only when its text changes (one dead receiver must not flood the log).
-    if (lastError.get(n.method) !== result.error) {
-      lastError.set(n.method, result.error);
-      logger.warn({ ...fields, error: result.error }, 'delivery attempt failed; will retry');
-    } else {
-      logger.debug({ ...fields, error: result.error }, 'delivery attempt failed; will retry');
+    const fields = { ...deliveryFields(n), ...(result.status !== undefined && { status: result.status }) };
+    if (dead) {
+      logger.error({ ...fields, reason: dead }, 'notification dead-lettered'); // the reason quotes the error
+      return;
     }
+    // A repeated failure is logged again only when its text changes (a dead receiver must not flood the log).
+    if (failures.changed(n.method, result.error)) logger.warn({ ...fields, error: result.error }, 'delivery attempt failed; will retry');
+    else logger.debug({ ...fields, error: result.error }, 'delivery attempt failed; will retry');
   };
 
   /** One abort controller per claimed batch: its deliveries start together and share the deadline. */
@@ -180,7 +211,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       deps.observer?.dead(n.method);
       record({ kind: 'dead', n, ...attempt, reason: d.reason, permanent: d.permanent });
     }
-    logFailure(n, result, d.kind === 'dead' ? d.reason : undefined);
+    logOutcome(n, result, d.kind === 'dead' ? d.reason : undefined);
   };
 
   const launch = (n: Claimed, channel: Channel, s: DeliverySettings, b: Batch, refs: Readonly<Record<string, string>>) => {
@@ -188,7 +219,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const p = deliver(n, channel, s, b, refs)
       .catch((e) => {
         // Nothing recorded: the lease expires and the notification is delivered again.
-        logger.error({ method: n.method, notification_id: n.id, err: coerceError(e).message }, 'delivery bookkeeping failed');
+        logger.error({ ...deliveryFields(n), err: coerceError(e).message }, 'delivery bookkeeping failed');
       })
       .finally(() => {
         busy.set(n.method, (busy.get(n.method) ?? 1) - 1);

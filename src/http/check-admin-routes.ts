@@ -36,7 +36,7 @@ const duration = (what: string, example: string) =>
 const text = (what: string, max: number) =>
   z.string({ error: (iss) => (iss.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) }).trim().min(1, `must not be empty: ${what}`).max(max, `is longer than ${max} characters`);
 
-const newCheck = z.strictObject(
+export const newCheck = z.strictObject(
   {
     name: text("the check's name (its slug)", 200),
     period: duration('how often the check is pinged', '5m').optional(),

@@ -19,6 +19,8 @@ import type { SignatureResult, SignedRequest } from './signature.ts';
 
 export interface IngestRouteDeps {
   readonly accept: Acceptor;
+  /** A request refused as invalid (400/413/415 of its content): counted per source. */
+  readonly rejected?: (source: string) => void;
   readonly authenticate: (authorization: string | undefined) => AuthResult;
   readonly maxBodyBytes: number;
   readonly maxBatch: number;
@@ -106,6 +108,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Hono {
             return errorResponse(c, 'payload_too_large', `request body is larger than ingest.max_body (${deps.maxBodyBytes} bytes)`);
           }
           if (e instanceof IngestError) {
+            deps.rejected?.(authSource ?? format.defaultSource);
             return errorResponse(c, CODE_BY_STATUS[e.status] ?? 'invalid_request', e.message, { field: e.field });
           }
           if (e instanceof BackpressureError) return errorResponse(c, 'overloaded', e.message, { retryAfterSec: e.retryAfterSec });

@@ -27,7 +27,7 @@ const time = z.string({ error: TIME_MSG }).transform((v, ctx) => {
 });
 const text = (what: string) => z.string({ error: `is required: ${what}` }).trim().min(1, `must not be empty: ${what}`).max(1024);
 
-const newSilence = z.strictObject(
+export const newSilence = z.strictObject(
   {
     match: z.record(z.string(), z.unknown(), { error: 'is required: an object like {"labels": {"host": "db-1"}} (the syntax of routes[].match)' }),
     starts_at: time.optional(),

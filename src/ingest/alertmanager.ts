@@ -24,7 +24,7 @@ import type { ParsedAlarm, ParseOutcome } from './types.ts';
 /** The webhook payload version read here (Alertmanager 0.x writes "4"). */
 export const WEBHOOK_VERSION = '4';
 
-const message = z.object({
+export const message = z.object({
   receiver: optString,
   groupKey: optString,
   externalURL: optString,

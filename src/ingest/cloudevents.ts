@@ -76,7 +76,7 @@ const time = optString.transform((s, ctx) => {
 });
 
 // In the order the checks are reported: specversion first.
-const eventSchema = z.object(
+export const eventSchema = z.object(
   { specversion, id: requiredString, source: requiredString, type: requiredString, subject: optString, time, datacontenttype: optString },
   { error: (iss) => `must be a CloudEvent (a JSON object), got ${describe(iss.input)}` },
 );

@@ -31,7 +31,7 @@ const occurredAt = z.union(
   { error: 'must be an RFC 3339 time like 2026-11-22T01:00:41Z or epoch milliseconds' },
 );
 
-const alarmSchema = z.strictObject(
+export const alarmSchema = z.strictObject(
   {
     name: z.string({ error: 'is required: a short alarm name like DiskFull' }).min(1, 'must not be empty').max(256),
     source: z.string().min(1).max(128).optional(),

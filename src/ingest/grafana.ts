@@ -101,7 +101,7 @@ const alertSchema = z.object(
   { error: (iss) => `must be an alert object, got ${describe(iss.input)}` },
 );
 
-const messageSchema = z.object(
+export const messageSchema = z.object(
   {
     version: z.literal('1', {
       error: (iss) =>

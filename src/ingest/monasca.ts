@@ -116,7 +116,7 @@ const transitionSchema = z.object({
   metrics,
 });
 
-const messageSchema = z.object(
+export const messageSchema = z.object(
   {
     [WRAPPER]: z.looseObject(
       {},

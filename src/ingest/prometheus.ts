@@ -129,7 +129,7 @@ export function alertObject(raw: unknown, prefix: string, what: string): Record<
 }
 
 /** The fields of a postable alert besides its label sets (unknown fields are ignored, as Alertmanager does). */
-const postableAlert = z.object({ startsAt: goTime, endsAt: goTime, generatorURL: optString });
+export const postableAlert = z.object({ startsAt: goTime, endsAt: goTime, generatorURL: optString });
 
 function parseAlert(raw: unknown, prefix: string, ctx: Pick<ParseContext, 'source' | 'now'>): ParsedAlarm {
   const o = alertObject(raw, prefix, 'an alert object {labels, annotations, startsAt, endsAt, generatorURL}');

@@ -58,7 +58,7 @@ const epochMs = z
   .transform((x) => x ?? undefined);
 
 /** Checked on every record, qualifying or not, before deciding whether it is ignored. */
-const envelopeSchema = z.object(
+export const envelopeSchema = z.object(
   {
     valueType: requiredString,
     intent: requiredString,

@@ -35,5 +35,10 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "id": 6,
     "tag": "0005_heartbeat_checks",
     "sql": "CREATE TABLE `check_states` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`uuid` text NOT NULL,\n\t`state` text NOT NULL,\n\t`due_at` integer,\n\t`updated_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX `check_states_due` ON `check_states` (`due_at`) WHERE due_at IS NOT NULL;--> statement-breakpoint\nCREATE TABLE `checks` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`uuid` text NOT NULL,\n\t`period_ms` integer,\n\t`schedule` text,\n\t`tz` text,\n\t`grace_ms` integer NOT NULL,\n\t`labels` text DEFAULT '{}' NOT NULL,\n\t`paused` integer DEFAULT 0 NOT NULL,\n\t`created_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `checks_uuid_unique` ON `checks` (`uuid`);"
+  },
+  {
+    "id": 7,
+    "tag": "0006_runtime_methods",
+    "sql": "CREATE TABLE `methods` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`type` text NOT NULL,\n\t`settings` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`created_by` text,\n\t`updated_at` integer NOT NULL\n);\n"
   }
 ];

@@ -92,7 +92,7 @@ export const attempts = sqliteTable(
     notificationId: text('notification_id').notNull(),
     attempt: integer('attempt').notNull(),
     at: integer('at').notNull(),
-    outcome: text('outcome', { enum: ['sent', 'retry', 'permanent', 'aborted'] }).notNull(),
+    outcome: text('outcome', { enum: ['sent', 'retry', 'permanent', 'aborted', 'replayed'] }).notNull(),
     status: integer('status'),
     latencyMs: integer('latency_ms').notNull(),
     error: text('error'),
@@ -277,4 +277,18 @@ export const checkStates = sqliteTable(
   (t) => [index('check_states_due').on(t.dueAt).where(sql`due_at IS NOT NULL`)],
 );
 
-export const schema = { alarmStates, silences, alarmGroups, alarmGroupMembers, alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns, checks, checkStates };
+/**
+ * Notification methods created through the admin API (file methods live in the config). `settings` is the
+ * method as it was given (JSON: `type` and the same keys as a method in the config file, secrets and
+ * `*_file` paths included), validated again by the config parser at every start.
+ */
+export const methods = sqliteTable('methods', {
+  name: text('name').primaryKey(),
+  type: text('type').notNull(),
+  settings: text('settings').notNull(),
+  createdAt: integer('created_at').notNull(),
+  createdBy: text('created_by'),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const schema = { alarmStates, silences, alarmGroups, alarmGroupMembers, alarms, notifications, deliveries, attempts, idempotencyKeys, notificationAlarms, remoteRefs, canaryRuns, checks, checkStates, methods };

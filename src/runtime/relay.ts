@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { write as fsWrite } from 'node:fs';
-import pino from 'pino';
+import { buildLogger } from './logger.ts';
 import type { App } from '../app.ts';
 import type { Config } from '../config/types.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { ReloadResult } from '../app/live-config.ts';
+import type { ReloadOutcome } from '../http/reload-routes.ts';
 import { coerceError } from '../lib/errors.ts';
 import { redact, secretsIn } from '../lib/secret.ts';
 import { systemClock } from '../lib/clock.ts';
@@ -142,10 +143,10 @@ export class LogDestination {
   }
 }
 
-/** JSON lines on stderr; see LogDestination. */
+/** JSON lines on stderr (pretty ones on a terminal: runtime/logger); see LogDestination. */
 export function createLogger(level: Config['logLevel']): RelayLogger {
   const destination = new LogDestination(2);
-  const logger = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const logger = buildLogger(level, destination, { env: process.env, isTty: process.stderr.isTTY === true });
   return Object.assign(logger, { droppedLines: () => destination.dropped });
 }
 
@@ -227,6 +228,9 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
   }
   const started = app;
   const client = http;
+  const reload = () => reloadRelay(started, opts.loadConfig, logger);
+  // POST /-/reload runs the same reload as SIGHUP.
+  started.handleReloads(reload);
   gate.open(started.fetch);
   logger.info({ ready_ms: round(performance.now()), app_ms: round(performance.now() - listenMs) }, 'tocsin ready');
 
@@ -243,8 +247,7 @@ export async function runRelay(config: Config, platform: Platform, opts: RelayOp
       logger.info(dropped > 0 ? { log_lines_dropped: dropped } : {}, 'stopped');
       await logFlushed(logger);
     })());
-  const reload = () => reloadRelay(started, opts.loadConfig, logger);
-  return { app: started, port: listener.port, stop, reload };
+  return { app: started, port: listener.port, stop, reload: () => void reload() };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -285,13 +288,14 @@ async function closeListener(listener: Listener): Promise<void> {
 }
 
 /**
- * SIGHUP: read the file again, validate it, and swap methods, routes and sources. An invalid file is
- * logged with its errors and the running configuration kept; deliveries in flight are not interrupted.
+ * SIGHUP and POST /-/reload: read the file again, validate it, and swap methods, routes and sources. An
+ * invalid file is logged with its errors and the running configuration kept; deliveries in flight are not
+ * interrupted. Returns what happened (the admin API answers with it).
  */
-export function reloadRelay(app: App, load: (() => Config) | undefined, logger: Logger): boolean {
+export function reloadRelay(app: App, load: (() => Config) | undefined, logger: Logger): ReloadOutcome {
   if (!load) {
     logger.warn({}, 'reload requested, but tocsin runs on its built-in defaults (no config file): nothing to reload');
-    return false;
+    return { kind: 'no_file' };
   }
   let next: Config;
   try {
@@ -299,22 +303,23 @@ export function reloadRelay(app: App, load: (() => Config) | undefined, logger: 
   } catch (e) {
     const issues = e instanceof ConfigError ? e.issues : [coerceError(e).message];
     logger.error({ issues }, 'reload failed: the configuration file is invalid; keeping the running configuration');
-    return false;
+    return { kind: 'invalid', issues };
   }
   let result: ReloadResult;
   try {
     result = app.reload(next);
   } catch (e) {
     // Building a method's channel failed: its text may quote a setting, so the new file's secrets are cut out.
-    logger.error({ err: redact(coerceError(e).message, secretsIn(next)) }, 'reload failed; keeping the running configuration');
-    return false;
+    const err = redact(coerceError(e).message, secretsIn(next));
+    logger.error({ err }, 'reload failed; keeping the running configuration');
+    return { kind: 'failed', error: err };
   }
   logger.info({ methods: result.methods, routes: next.routes.length, sources: next.sources.length }, 'configuration reloaded');
   if (result.restartNeeded.length > 0) {
     logger.warn({ settings: result.restartNeeded }, 'these settings changed but take effect only after a restart');
   }
   app.dispatcher.nudge();
-  return true;
+  return { kind: 'reloaded', methods: result.methods, restartNeeded: result.restartNeeded };
 }
 
 /** How long a forced exit (second signal) waits for its log line to be written. */

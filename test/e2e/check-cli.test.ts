@@ -141,20 +141,20 @@ test('check add / list / pause / resume / remove against the admin API', { timeo
   const last = await cli(['list', '--json'], env);
   assert.deepEqual((JSON.parse(last.stdout) as { checks: CheckView[] }).checks.map((c) => c.name).sort(), ['nightly-backup', 'report']);
 
-  // A wrong token, and none at all: exit 1 with the relay's words, no token printed.
+  // A wrong token, and none at all: exit 4 with the relay's words, no token printed.
   const [denied, none] = await Promise.all([cli(['list', '--url', relay.url, '--token', WRONG_TOKEN]), cli(['remove', 'report', '--url', relay.url])]);
-  assert.equal(denied.code, 1);
+  assert.equal(denied.code, 4);
   assert.equal(denied.stderr, 'tocsin check list: 401 unknown admin token\n');
   assert.equal(denied.stdout, '');
-  assert.equal(none.code, 1);
+  assert.equal(none.code, 4);
   assert.equal(none.stderr, 'tocsin check remove: 401 missing Authorization: Bearer <admin token> (give the admin token with --token or $TOCSIN_TOKEN)\n');
 
   for (const r of [byPeriod, bySchedule, table, asJson, paused, afterPause, resumed, ...readOnly, taken, badCron, unknown, removed, again, last, denied, none]) noToken(r);
 
-  // Unreachable: exit 1, says which URL.
+  // Unreachable: exit 3, says which URL.
   const closedPort = await freePort();
   const unreachable = await cli(['list', '--url', `http://127.0.0.1:${closedPort}`, '--token', TOKEN]);
-  assert.equal(unreachable.code, 1);
+  assert.equal(unreachable.code, 3);
   assert.match(unreachable.stderr, new RegExp(`^tocsin check list: could not reach the relay at http://127\\.0\\.0\\.1:${closedPort}: `));
   noToken(unreachable);
 });

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, killAllRelays, startRelay, type RelayProcess } from './relay-process.ts';
+import { REPO_ROOT, freePort, killAllRelays, startRelay, type RelayProcess } from './relay-process.ts';
 import { startWebhookSink, type WebhookSink } from './webhook-sink.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -208,6 +208,42 @@ test('check-config: 0 for a good file; 1 with one line per problem for a bad one
     const badListen = runCli(['serve', '--listen', 'nowhere']);
     assert.equal((await badListen.exited).code, 1);
     assert.ok(badListen.stderr().split('\n').includes('  --listen: must be host:port, e.g. 127.0.0.1:9095'), badListen.stderr());
+  });
+});
+
+test('check-config: a route may name a method created through the admin API; it is looked up in the data_dir database', { timeout: 120_000 }, async () => {
+  await withTempDir(async (dir) => {
+    const dataDir = join(dir, 'data');
+    const file = join(dir, 'tocsin.yaml');
+    const base = ['listen: 127.0.0.1:9999', `data_dir: ${JSON.stringify(dataDir)}`, 'admin: { tokens: ["admin-token-check-config-1"] }'];
+    writeFileSync(file, [...base, 'routes:', '  - methods: [pager]', ''].join('\n'));
+    // No database yet: the name is unknown.
+    const none = runCli(['check-config', '--config', file]);
+    assert.equal((await none.exited).code, 1);
+    assert.match(none.stderr(), /^ {2}routes\[0\]\.methods\[0\]: unknown method "pager"; define it under methods or create it with `tocsin methods add` \(there is no database at .*tocsin\.db yet\)$/m);
+
+    // A relay on that data_dir creates the method through the admin API.
+    const port = await freePort();
+    const relay = await startRelay({ configYaml: [...base.slice(1), `listen: 127.0.0.1:${port}`, ''].join('\n'), dataDir });
+    try {
+      const res = await fetch(`${relay.baseUrl}/api/v1/methods`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer admin-token-check-config-1', 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'pager', method: { type: 'log' } }),
+      });
+      assert.equal(res.status, 201, await res.text());
+      // Found while the relay runs (read only), and after it stopped.
+      const running = runCli(['check-config', '--config', file]);
+      assert.equal((await running.exited).code, 0, running.stderr());
+      assert.match(running.stdout(), /: ok \(methods created through the admin API, found in .*tocsin\.db: pager\)\n$/);
+    } finally {
+      await relay.stop();
+    }
+    writeFileSync(file, [...base, 'routes:', '  - methods: [pager, other]', ''].join('\n'));
+    const other = runCli(['check-config', '--config', file]);
+    assert.equal((await other.exited).code, 1);
+    assert.match(other.stderr(), /routes\[0\]\.methods\[1\]: unknown method "other".*\(the database .* has no such method\)/);
+    assert.ok(!other.stderr().includes('"pager"'), other.stderr());
   });
 });
 

@@ -3,7 +3,7 @@
  * process) against a running relay (admin.tokens set, one webhook method to a local sink): a silence
  * added with a name and a label matcher holds back the alarm it matches (the other one is delivered),
  * list shows it active (text and --json), expiring it delivers the still-firing alarm it held; a wrong
- * token, an unknown id and an unreachable relay exit 1 with the relay's words and never print the token;
+ * token (4), an unknown id (1) and an unreachable relay (3) exit with the relay's words and never print the token;
  * usage errors exit 2 with the command's usage.
  */
 import { test } from 'node:test';
@@ -83,7 +83,7 @@ test('silence add / list / expire against a running relay', { timeout: 60_000 },
 
   // A wrong token: exit 1 with the relay's message, the token not printed.
   const denied = await cli(['list', '--url', relay.baseUrl, '--token', WRONG_TOKEN]);
-  assert.equal(denied.code, 1);
+  assert.equal(denied.code, 4);
   assert.equal(denied.stderr, 'tocsin silence list: 401 unknown admin token\n');
   assert.equal(denied.stdout, '');
   noToken(denied);
@@ -103,7 +103,7 @@ test('silence add / list / expire against a running relay', { timeout: 60_000 },
   // Unreachable relay: exit 1, says which URL.
   const closedPort = await freePort();
   const unreachable = await cli(['list', '--url', `http://127.0.0.1:${closedPort}`, '--token', TOKEN]);
-  assert.equal(unreachable.code, 1);
+  assert.equal(unreachable.code, 3);
   assert.match(unreachable.stderr, new RegExp(`^tocsin silence list: could not reach the relay at http://127\\.0\\.0\\.1:${closedPort}: `));
   noToken(unreachable);
 });

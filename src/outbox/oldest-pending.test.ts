@@ -1,0 +1,89 @@
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openTestSqlite, sqliteDriver } from '../../test/support/sqlite-under-test.ts';
+import { applyPragmas, type OpenDatabase } from './db.ts';
+import { migrate } from './migrate.ts';
+import { OutboxStore } from './store.ts';
+import type { Alarm } from '../domain/alarm.ts';
+import { deadLettersByMethod, oldestPendingCreatedAt, undeliveredByMethod } from './oldest-pending.ts';
+
+const alarm = (id: string): Alarm => ({
+  id, source: 'test', name: 'DiskFull', severity: 'critical', status: 'firing', summary: 's',
+  labels: {}, annotations: {}, occurredAt: 1000, receivedAt: 1000, dedupKey: 'k-' + id,
+});
+
+const opened: { o: OpenDatabase; dir?: string }[] = [];
+afterEach(() => {
+  for (const { o, dir } of opened.splice(0)) {
+    o.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function openDb(kind: 'memory' | 'file'): OpenDatabase {
+  const dir = kind === 'file' ? mkdtempSync(join(tmpdir(), 'tocsin-oldest-')) : undefined;
+  const o = openTestSqlite(dir ? join(dir, 'tocsin.db') : ':memory:');
+  opened.push({ o, dir });
+  applyPragmas(o.db, 'FULL');
+  migrate(o.db, 0);
+  return o;
+}
+
+function enqueue(store: OutboxStore, id: string, method: string, at: number): void {
+  store.enqueue.transaction(() => {
+    store.enqueue.insertAlarm(alarm(id), 1);
+    store.enqueue.insertNotification({ id: `n-${id}`, alarmIds: [id], method, createdAt: at });
+  });
+  store.noteCommitted([{ alarm: alarm(id), notifications: 1 }]);
+}
+
+for (const kind of ['memory', 'file'] as const) {
+  describe(`outbox/oldest-pending (${sqliteDriver}, ${kind})`, () => {
+    test('the oldest pending or in-flight notification; sent and dead ones do not count', () => {
+      const o = openDb(kind);
+      const store = new OutboxStore(o);
+      assert.equal(oldestPendingCreatedAt(o.db), undefined);
+      assert.deepEqual(deadLettersByMethod(o.db), new Map());
+      enqueue(store, 'a1', 'hook', 1000);
+      enqueue(store, 'a2', 'hook', 2000);
+      enqueue(store, 'a3', 'chat', 3000);
+      assert.equal(oldestPendingCreatedAt(o.db), 1000);
+      // a1 in flight: still undelivered.
+      const [a1] = store.delivery.claim('hook', 1, 5000, 99_000);
+      assert.equal(a1!.id, 'n-a1');
+      assert.equal(oldestPendingCreatedAt(o.db), 1000);
+      // a1 dead, a2 sent: a3 is the oldest left.
+      const [a2] = store.delivery.claim('hook', 1, 5000, 99_000);
+      store.delivery.complete([
+        { kind: 'dead', n: a1!, at: 6000, latencyMs: 1, error: 'HTTP 404', reason: 'permanent failure', permanent: true },
+        { kind: 'sent', n: a2!, at: 6000, latencyMs: 1 },
+      ]);
+      assert.equal(oldestPendingCreatedAt(o.db), 3000);
+      assert.deepEqual(deadLettersByMethod(o.db), new Map([['hook', 1]]));
+    });
+
+    test('undelivered by method: pending and in flight, not sent nor dead', () => {
+      const o = openDb(kind);
+      const store = new OutboxStore(o);
+      assert.deepEqual(undeliveredByMethod(o.db), new Map());
+      for (const [i, m] of ['hook', 'hook', 'hook', 'chat'].entries()) enqueue(store, `b${i}`, m, 1000 + i);
+      const [first, second] = store.delivery.claim('hook', 2, 5000, 99_000);
+      store.delivery.complete([{ kind: 'sent', n: second!, at: 6000, latencyMs: 1 }]);
+      assert.equal(first!.id, 'n-b0');
+      assert.deepEqual(undeliveredByMethod(o.db), new Map([['hook', 2], ['chat', 1]]), 'b0 in flight, b2 pending; b1 sent');
+    });
+
+    test('the oldest is found among the first undelivered notifications by id (ids are in creation order)', () => {
+      const o = openDb(kind);
+      const store = new OutboxStore(o);
+      // Ids in creation order up to a millisecond: within the first ones by id, the earliest time wins.
+      enqueue(store, 'c001', 'hook', 5001);
+      enqueue(store, 'c002', 'hook', 5000);
+      for (let i = 10; i < 300; i++) enqueue(store, `c${String(i).padStart(3, '0')}`, 'hook', 6000 + i);
+      assert.equal(oldestPendingCreatedAt(o.db), 5000);
+    });
+  });
+}
