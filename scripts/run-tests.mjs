@@ -18,7 +18,7 @@ import { kafkaTestEnv, startKafkaForSuite, stopKafkaIfStarted } from './kafka-pe
 const DENO = process.env.DENO || 'node_modules/@deno/linux-x64-glibc/deno';
 
 /** Run on every runtime, not only on Node. */
-const ALL_RUNTIMES = ['src/config/matcher.test.ts', 'src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/outbox/shared-ledger.test.ts', 'src/outbox/write-lock.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts', 'src/channels/basic-auth.test.ts', 'src/outbox/rebase.test.ts', 'src/lib/monotonic-clock.test.ts', 'src/outbox/canary-runs.test.ts', 'src/canary/run.test.ts', 'src/canary/ping.test.ts', 'src/outbox/handoff.test.ts', 'src/kafka/cluster.test.ts', 'src/outbox/order.test.ts', 'src/ingest/lifecycle.test.ts', 'src/outbox/migrate-lifecycle.test.ts', 'src/checks/schedule.test.ts', 'src/checks/transitions.test.ts'];
+const ALL_RUNTIMES = ['src/config/matcher.test.ts', 'src/outbox/store.test.ts', 'src/outbox/group-commit.test.ts', 'src/outbox/shared-ledger.test.ts', 'src/outbox/write-lock.test.ts', 'src/runtime/sqlite-adapter.test.ts', 'src/runtime/http-client.test.ts', 'src/channels/basic-auth.test.ts', 'src/outbox/rebase.test.ts', 'src/lib/monotonic-clock.test.ts', 'src/outbox/canary-runs.test.ts', 'src/canary/run.test.ts', 'src/canary/ping.test.ts', 'src/outbox/handoff.test.ts', 'src/kafka/cluster.test.ts', 'src/outbox/order.test.ts', 'src/ingest/lifecycle.test.ts', 'src/outbox/migrate-lifecycle.test.ts', 'src/checks/schedule.test.ts', 'src/checks/transitions.test.ts', 'src/outbox/dead-letters.test.ts'];
 /** These start dist/tocsin. */
 /** These need a Kafka broker: scripts/kafka is started for them (and stopped after, if started here). */
 const NEEDS_KAFKA = (f) => f.includes('kafka');

@@ -631,11 +631,12 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tocsin check-config: --config FILE is required\n\n${CHECK_CONFIG_USAGE}`);
         return 2;
       }
-      const [{ checkConfig }, { loadPlatform }] = await Promise.all([import('./cli/check-config-command.ts'), import('./runtime/detect.ts')]);
+      const { checkConfig } = await import('./cli/check-config-command.ts');
       return checkConfig({
         configPath,
         env: process.env,
-        openDatabase: async () => (await loadPlatform()).loadSqlite(),
+        // Only for a file that names methods it does not define (created through the admin API).
+        openDatabase: async () => (await (await import('./runtime/detect.ts')).loadPlatform()).loadSqlite(),
         stdout: (t) => void process.stdout.write(t),
       });
     }

@@ -14,16 +14,8 @@ import type { Channel, ChannelDeps } from '../channels/types.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { Config, DeliverySettings, MethodConfig, RouteConfig, SourceConfig } from '../config/types.ts';
 import { Secret } from '../lib/secret.ts';
+import { unresolvedMethodRefs } from '../config/method-refs.ts';
 
-/**
- * The config's references to methods that are neither in it nor among `runtime`, as config issue lines
- * ("routes[1].methods[0]: unknown method \"x\"; ..."); empty when every one is defined.
- */
-export function unresolvedMethodRefs(config: Config, runtime: Readonly<Record<string, unknown>>): string[] {
-  return config.externalMethodRefs
-    .filter((r) => !Object.hasOwn(config.methods, r.name) && !Object.hasOwn(runtime, r.name))
-    .map((r) => `${r.path}: unknown method ${JSON.stringify(r.name)}; define it under methods or create it with \`tocsin methods add\``);
-}
 
 interface Snapshot {
   readonly config: Config;

@@ -7,12 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig, readTextFile } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
-import { unresolvedMethodRefs } from '../app/live-config.ts';
-import { hasTable, readDatabase } from '../outbox/read-only.ts';
+import { unresolvedMethodRefs } from '../config/method-refs.ts';
 import type { OpenDatabase } from '../outbox/db.ts';
 
 export interface CheckConfigOptions {
@@ -39,7 +37,7 @@ export async function checkConfig(opts: CheckConfigOptions): Promise<number> {
     return 0;
   }
   const file = join(config.dataDir, 'tocsin.db'); // as app/open-outbox's databaseFile
-  const stored = existsSync(file) ? readDatabase(await opts.openDatabase(), file, (conn) => (hasTable(conn, 'methods') ? methodNames(conn) : [])) : [];
+  const stored = existsSync(file) ? (await import('./stored-methods.ts')).storedMethodNames(await opts.openDatabase(), file) : [];
   const missing = unresolvedMethodRefs(config, Object.fromEntries(stored.map((n) => [n, true])));
   if (missing.length > 0) {
     const where = existsSync(file) ? `the database ${file} has no such method` : `there is no database at ${file} yet`;
@@ -47,8 +45,4 @@ export async function checkConfig(opts: CheckConfigOptions): Promise<number> {
   }
   opts.stdout(`${opts.configPath}: ok (methods created through the admin API, found in ${file}: ${names.join(', ')})\n`);
   return 0;
-}
-
-function methodNames(conn: OpenDatabase): string[] {
-  return conn.db.all<{ name: string }>(sql`SELECT name FROM methods ORDER BY name`).map((r) => r.name);
 }

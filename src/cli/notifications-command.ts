@@ -5,6 +5,7 @@
  * headed by when and by whom it was replayed.
  */
 import { adminCommand, isoSeconds, type AdminCommandOptions } from './admin-client.ts';
+import type { AlarmNotification } from './alarms-command.ts';
 import { EXIT } from './exit-codes.ts';
 import { renderFields, renderTable, styleFor, type TableStyle } from './table.ts';
 
@@ -22,20 +23,10 @@ export interface NotificationsCommandOptions extends AdminCommandOptions {
   readonly style?: TableStyle;
 }
 
-export interface NotificationView {
-  id: string;
+/** `GET /api/v1/notifications/{id}`'s notification: an alarm's notification with its alarms and replays. */
+export interface NotificationView extends AlarmNotification {
   alarm_id: string;
   alarm_ids: string[];
-  method: string;
-  state: string;
-  attempts: number;
-  created_at: string | null;
-  next_attempt_at: string | null;
-  sent_at: string | null;
-  dead_at: string | null;
-  dead_reason: string | null;
-  last_status: number | null;
-  last_error: string | null;
   replays: number;
 }
 

@@ -84,6 +84,7 @@ export function stateItem(s: StateRow): z.infer<typeof AlarmStateItem> {
   };
 }
 
+/** A notification as the admin API writes it (RFC 3339 times; no next attempt once sent). */
 export function notificationSummary(n: NotificationRow): z.infer<typeof NotificationSummary> {
   return {
     id: n.id, method: n.method, state: n.state, attempts: n.attempts, created_at: new Date(n.createdAt).toISOString(),

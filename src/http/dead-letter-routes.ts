@@ -188,7 +188,7 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): OpenAPIHono {
   openapiRoute(app, actionRoute(deps.authenticateAdmin, 'discard'), (c) => {
     const v = c.req.valid('json');
     return storing(c, async () => {
-      const r = await deps.deadLetters.discard(selection(v), v.limit ?? MAX_LIMIT);
+      const r = await deps.deadLetters.discard(selection(v), v.limit ?? MAX_LIMIT, v.by);
       return c.json({ discarded: r.discarded, ids: r.ids, not_found: r.notFound, remaining: r.remaining });
     });
   });

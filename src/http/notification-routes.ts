@@ -7,7 +7,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { replayedBy, REPLAY_MARK, type AdminQueries, type AttemptRow } from '../outbox/admin-queries.ts';
 import type { AdminAuthResult } from './admin-auth.ts';
-import { ADMIN_ERRORS, ADMIN_SECURITY, TimeOrNull, admin, apiApp, errorResponses, isoOrNull, jsonResponse, openapiRoute } from './api-kit.ts';
+import { NotificationSummary, notificationSummary } from './alarm-admin-routes.ts';
+import { ADMIN_ERRORS, ADMIN_SECURITY, admin, apiApp, errorResponses, jsonResponse, openapiRoute } from './api-kit.ts';
 import { errorResponse } from './errors.ts';
 
 export interface NotificationRouteDeps {
@@ -29,23 +30,11 @@ const Attempt = z
 
 const Replay = z.object({ at: z.string().openapi({ format: 'date-time' }), by: z.string().nullable() }).openapi('Replay');
 
+const { id: idField, ...summaryFields } = NotificationSummary.shape;
+
+/** One notification: its summary (as listed with its alarm), its alarms and how often it was replayed. */
 const NotificationDetail = z
-  .object({
-    id: z.string(),
-    alarm_id: z.string(),
-    alarm_ids: z.array(z.string()),
-    method: z.string(),
-    state: z.enum(['pending', 'inflight', 'dead', 'sent']),
-    attempts: z.number().int(),
-    created_at: z.string().openapi({ format: 'date-time' }),
-    next_attempt_at: TimeOrNull,
-    sent_at: TimeOrNull,
-    dead_at: TimeOrNull,
-    dead_reason: z.string().nullable(),
-    last_status: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    replays: z.number().int(),
-  })
+  .object({ id: idField, alarm_id: z.string(), alarm_ids: z.array(z.string()), ...summaryFields, replays: z.number().int() })
   .openapi('Notification');
 
 /** The attempts table's rows as series of attempts and the replays between them. */
@@ -88,13 +77,9 @@ export function notificationRoutes(deps: NotificationRouteDeps): OpenAPIHono {
     const n = deps.queries.notification(id);
     if (!n) return errorResponse(c, 'not_found', 'no such notification (it may have passed its retention, or been discarded)');
     const { attempts, replays } = attemptHistory(deps.queries.attempts(id));
+    const { id: _, ...summary } = notificationSummary(n);
     return c.json({
-      notification: {
-        id: n.id, alarm_id: n.alarmId, alarm_ids: [...n.alarmIds], method: n.method, state: n.state, attempts: n.attempts,
-        created_at: new Date(n.createdAt).toISOString(), next_attempt_at: n.state === 'sent' ? null : isoOrNull(n.nextAttemptAt),
-        sent_at: isoOrNull(n.sentAt), dead_at: isoOrNull(n.deadAt), dead_reason: n.deadReason, last_status: n.lastStatus,
-        last_error: n.lastError, replays: replays.length,
-      },
+      notification: { id: n.id, alarm_id: n.alarmId, alarm_ids: [...n.alarmIds], ...summary, replays: replays.length },
       attempts,
       replays,
     });

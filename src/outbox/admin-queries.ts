@@ -6,6 +6,7 @@
  * (outbox/dead-letters). SELECTs only.
  */
 import type { Alarm, AlarmStatus } from '../domain/alarm.ts';
+import type { AlarmState } from '../lifecycle/state.ts';
 import type { Connection, RawStatement, SqlParam } from './db.ts';
 import { ALARM_COLUMNS, rowFromValues, rowToAlarm } from './rows.ts';
 
@@ -27,14 +28,7 @@ export interface AdminStateFilter {
 }
 
 /** An alarm state as the admin list shows it, with its latest occurrence. */
-export interface StateRow {
-  readonly source: string;
-  readonly dedupKey: string;
-  readonly status: AlarmStatus;
-  readonly since: number;
-  readonly lastSeen: number;
-  readonly count: number;
-  readonly alarmId: string;
+export interface StateRow extends Pick<AlarmState, 'source' | 'dedupKey' | 'status' | 'since' | 'lastSeen' | 'count' | 'alarmId'> {
   readonly silencedBy: string | null;
   readonly alarm: Alarm;
 }

@@ -230,7 +230,7 @@ export interface DeadLetterServiceDeps {
 export interface DeadLetterService {
   list(f: DeadLetterFilter, after: DeadLetterPosition | undefined, limit: number): DeadLetterRow[];
   replay(sel: DeadLetterSelection, limit: number, by: string | undefined): Promise<ReplayOutcome>;
-  discard(sel: DeadLetterSelection, limit: number): Promise<DiscardOutcome>;
+  discard(sel: DeadLetterSelection, limit: number, by?: string): Promise<DiscardOutcome>;
 }
 
 export function deadLetterService(deps: DeadLetterServiceDeps): DeadLetterService {
@@ -246,13 +246,13 @@ export function deadLetterService(deps: DeadLetterServiceDeps): DeadLetterServic
           deps.logger?.info({ replayed: r.replayed, by: by ?? null, remaining: r.remaining }, 'dead letters replayed');
         },
       ),
-    discard: (sel, limit) =>
+    discard: (sel, limit, by) =>
       deps.submit(
         () => letters.discard(sel, { limit, methods: deps.methods() }),
         (r) => {
           if (r.discarded === 0) return;
           if (r.pendingCleared > 0) deps.settled(r.pendingCleared);
-          deps.logger?.info({ discarded: r.discarded, pending_cleared: r.pendingCleared, remaining: r.remaining }, 'dead letters discarded');
+          deps.logger?.info({ discarded: r.discarded, pending_cleared: r.pendingCleared, by: by ?? null, remaining: r.remaining }, 'dead letters discarded');
         },
       ),
   };

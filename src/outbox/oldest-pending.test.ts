@@ -1,11 +1,7 @@
-import { test, describe, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openTestSqlite, sqliteDriver } from '../../test/support/sqlite-under-test.ts';
-import { applyPragmas, type OpenDatabase } from './db.ts';
-import { migrate } from './migrate.ts';
+import { migratedDatabases } from '../../test/support/outbox-db.ts';
+import { sqliteDriver } from '../../test/support/sqlite-under-test.ts';
 import { OutboxStore } from './store.ts';
 import type { Alarm } from '../domain/alarm.ts';
 import { deadLettersByMethod, oldestPendingCreatedAt, undeliveredByMethod } from './oldest-pending.ts';
@@ -15,22 +11,7 @@ const alarm = (id: string): Alarm => ({
   labels: {}, annotations: {}, occurredAt: 1000, receivedAt: 1000, dedupKey: 'k-' + id,
 });
 
-const opened: { o: OpenDatabase; dir?: string }[] = [];
-afterEach(() => {
-  for (const { o, dir } of opened.splice(0)) {
-    o.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-function openDb(kind: 'memory' | 'file'): OpenDatabase {
-  const dir = kind === 'file' ? mkdtempSync(join(tmpdir(), 'tocsin-oldest-')) : undefined;
-  const o = openTestSqlite(dir ? join(dir, 'tocsin.db') : ':memory:');
-  opened.push({ o, dir });
-  applyPragmas(o.db, 'FULL');
-  migrate(o.db, 0);
-  return o;
-}
+const openDb = migratedDatabases('tocsin-oldest-');
 
 function enqueue(store: OutboxStore, id: string, method: string, at: number): void {
   store.enqueue.transaction(() => {

@@ -1,10 +1,7 @@
-import { test, describe, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openTestSqlite, sqliteDriver } from '../../test/support/sqlite-under-test.ts';
-import { applyPragmas, type OpenDatabase } from './db.ts';
+import { migratedDatabases } from '../../test/support/outbox-db.ts';
+import { sqliteDriver } from '../../test/support/sqlite-under-test.ts';
 import { latestSchemaVersion, migrate, SchemaTooNewError, schemaVersion } from './migrate.ts';
 import { OutboxStore, type Claimed } from './store.ts';
 import type { Alarm } from '../domain/alarm.ts';
@@ -16,23 +13,8 @@ const alarm = (id: string): Alarm => ({
   details: { key: '9223372036854775807' },
 });
 
-const opened: { o: OpenDatabase; dir?: string }[] = [];
-afterEach(() => {
-  for (const { o, dir } of opened.splice(0)) {
-    o.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
-});
-
 /** A migrated database: in memory, or a WAL file in a fresh directory. */
-function openDb(kind: 'memory' | 'file'): OpenDatabase {
-  const dir = kind === 'file' ? mkdtempSync(join(tmpdir(), 'tocsin-store-')) : undefined;
-  const o = openTestSqlite(dir ? join(dir, 'tocsin.db') : ':memory:');
-  opened.push({ o, dir });
-  applyPragmas(o.db, 'FULL');
-  migrate(o.db, 0);
-  return o;
-}
+const openDb = migratedDatabases('tocsin-store-');
 
 /** Alarm `id` with one notification `n-<id>-<i>` per method, committed and noted. */
 function enqueue(store: OutboxStore, id: string, methods: string[], at = 1000): void {

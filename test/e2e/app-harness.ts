@@ -17,6 +17,7 @@ import type { RandomBytes } from '../../src/lib/ids.ts';
 import type { Logger } from '../../src/lib/logger.ts';
 import { createUndiciClient } from '../../src/runtime/http-undici.ts';
 import { openNodeSqlite } from '../../src/runtime/sqlite-node.ts';
+import { readAnswer, type HttpAnswer } from '../support/http-answer.ts';
 export { prng } from './prng.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -75,13 +76,8 @@ export interface HarnessOptions {
   readonly mail?: AppDeps['mail'];
 }
 
-export interface PostResult {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  /** The body parsed as JSON, or undefined if it is not JSON. */
-  readonly json: any;
-}
+/** An answer of the app: status, headers, text and the text parsed as JSON (undefined if it is not JSON). */
+export type PostResult = HttpAnswer;
 
 export interface Harness {
   readonly app: App;
@@ -100,17 +96,6 @@ export interface Harness {
   count(table: 'alarms' | 'notifications' | 'deliveries' | 'idempotency_keys'): number;
   /** app.stop() (idempotent), close the HTTP client, remove the data dir. */
   cleanup(): Promise<void>;
-}
-
-async function toResult(res: Response): Promise<PostResult> {
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -143,7 +128,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   }
   if (opts.start) app.start();
 
-  const request = async (path: string, init: RequestInit = {}) => toResult(await app.fetch(new Request(`http://tocsin${path}`, init)));
+  const request = async (path: string, init: RequestInit = {}) => readAnswer(await app.fetch(new Request(`http://tocsin${path}`, init)));
   let cleaned = false;
   return {
     app,

@@ -16,7 +16,7 @@ import { createAdminAuthenticator } from '../../src/http/admin-auth.ts';
 import { checkAdminRoutes } from '../../src/http/check-admin-routes.ts';
 import { Secret } from '../../src/lib/secret.ts';
 import { freePort } from './relay-process.ts';
-import { cliRunner, type Run } from '../support/cli-run.ts';
+import { assertUsageErrors, cliRunner, printsNoToken, type UsageCase } from '../support/cli-run.ts';
 import { fakeChecks } from '../support/fake-checks.ts';
 
 const TOKEN = 'adm-5e1a7c3b9d2f4a6c8e0b';
@@ -57,9 +57,7 @@ async function startAdminServer(): Promise<{ url: string; close(): Promise<void>
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-const noToken = (r: Run) => {
-  for (const t of [TOKEN, WRONG_TOKEN]) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), 'a token is printed');
-};
+const noToken = printsNoToken([TOKEN, WRONG_TOKEN]);
 
 test('check add / list / pause / resume / remove against the admin API', { timeout: 120_000 }, async (t) => {
   const relay = await startAdminServer();
@@ -162,7 +160,7 @@ test('check add / list / pause / resume / remove against the admin API', { timeo
 test('check usage errors exit 2 with the usage, and reach no relay', { timeout: 120_000 }, async () => {
   const url = `http://127.0.0.1:${await freePort()}`; // nothing listens: a usage error must come first
   const base = ['--url', url, '--token', TOKEN];
-  const cases: [string[], string, string][] = [
+  const cases: UsageCase[] = [
     [['add', '--period', '5m', ...base], "tocsin check add: the check's NAME is required", 'Usage: tocsin check add '],
     [['add', 'x', ...base], 'tocsin check add: --period D or --schedule CRON is required', 'Usage: tocsin check add '],
     [['add', 'x', '--period', '5m', '--schedule', '0 3 * * *', ...base], 'tocsin check add: give either --period or --schedule, not both', 'Usage: tocsin check add '],
@@ -184,17 +182,7 @@ test('check usage errors exit 2 with the usage, and reach no relay', { timeout: 
     [[], 'Usage: tocsin check add ', 'tocsin check remove NAME'],
     [['frob'], 'tocsin check: unknown command "frob"', 'Usage: tocsin check add '],
   ];
-  // A few at a time: many tsx start-ups at once can outlast the per-run timeout on a busy machine.
-  const runs: Run[] = [];
-  for (let i = 0; i < cases.length; i += 5) runs.push(...(await Promise.all(cases.slice(i, i + 5).map(([args]) => cli(args)))));
-  runs.forEach((r, i) => {
-    const [args, head, usage] = cases[i]!;
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.ok(r.stderr.startsWith(head), `${args.join(' ')}: ${r.stderr}`);
-    assert.ok(r.stderr.includes(usage), `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stdout, '', args.join(' '));
-    noToken(r);
-  });
+  await assertUsageErrors(cli, cases, noToken);
 
   // --help is no usage error.
   const help = await cli(['add', '--help']);

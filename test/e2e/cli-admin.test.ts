@@ -8,14 +8,14 @@
  * `tocsin methods` (the URL masked; add, remove), `tocsin test-method` through the relay. The admin token is
  * never printed.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, killAllRelays, sinkRelayConfig, startRelay, type RelayProcess } from './relay-process.ts';
-import { startWebhookSink } from './webhook-sink.ts';
-import { cliRunner, type Run } from '../support/cli-run.ts';
+import { startWebhookSink, type WebhookSink } from './webhook-sink.ts';
+import { assertUsageErrors, cliRunner, printsNoToken, type Run, type UsageCase } from '../support/cli-run.ts';
 
 const TOKEN = 'adm-c1a2d3m4i5n6e7f8';
 const WRONG_TOKEN = 'wrong-0f9e8d7c6b5a';
@@ -59,13 +59,22 @@ async function deadIds(relay: RelayProcess): Promise<string[]> {
   return (r.body.items as { id: string }[]).map((d) => d.id);
 }
 
-const noToken = (r: Run) => {
-  for (const t of [TOKEN, WRONG_TOKEN]) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), 'a token is printed');
-};
+const noToken = printsNoToken([TOKEN, WRONG_TOKEN]);
 
-test('the operator CLI against a running relay: alarms, dead letters (list, replay, discard), notifications, exit codes', { timeout: 180_000 }, async (t) => {
-  let refuse = true;
-  const sink = await startWebhookSink({ behavior: () => (refuse ? { status: 400, body: 'no such channel' } : 200) });
+interface OperatorRelay {
+  readonly sink: WebhookSink;
+  readonly relay: RelayProcess;
+  /** `tocsin ARGS...` against the relay ($TOCSIN_URL, $TOCSIN_TOKEN, $USER e2e-operator), kept in `runs`. */
+  cli(args: string[], extraEnv?: Record<string, string>): Promise<Run>;
+  readonly runs: Run[];
+}
+
+/**
+ * A relay (admin.tokens: TOKEN) whose one webhook method `sink` goes to a local sink that refuses (400:
+ * permanent) while `refusing()`. The relay, the sink and their files go after the test.
+ */
+async function operatorRelay(t: TestContext, refusing: () => boolean): Promise<OperatorRelay> {
+  const sink = await startWebhookSink({ behavior: () => (refusing() ? { status: 400, body: 'no such channel' } : 200) });
   const dir = mkdtempSync(join(tmpdir(), 'tocsin-cli-admin-'));
   t.after(async () => {
     await killAllRelays();
@@ -82,6 +91,12 @@ test('the operator CLI against a running relay: alarms, dead letters (list, repl
     runs.push(r);
     return r;
   };
+  return { sink, relay, cli, runs };
+}
+
+test('the operator CLI against a running relay: alarms, dead letters (list, replay, discard), notifications, exit codes', { timeout: 180_000 }, async (t) => {
+  let refuse = true;
+  const { sink, relay, cli, runs } = await operatorRelay(t, () => refuse);
 
   // Four alarms whose notifications the sink refuses (400: permanent): four dead letters.
   const sent = await Promise.all(['Alpha', 'Bravo', 'Charlie', 'Delta'].map((n) => postAlarm(relay, n)));
@@ -165,23 +180,7 @@ test('the operator CLI against a running relay: alarms, dead letters (list, repl
 
 test('the operator CLI against a running relay: reload, methods, test-method', { timeout: 180_000 }, async (t) => {
   let refuse = false;
-  const sink = await startWebhookSink({ behavior: () => (refuse ? { status: 400, body: 'no such channel' } : 200) });
-  const dir = mkdtempSync(join(tmpdir(), 'tocsin-cli-admin-'));
-  t.after(async () => {
-    await killAllRelays();
-    await sink.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const dataDir = join(dir, 'data');
-  const configYaml = `${sinkRelayConfig(0, dataDir, sink.url)}admin:\n  tokens: [${JSON.stringify(TOKEN)}]\n`;
-  const relay = await startRelay({ configYaml, dataDir });
-  const env = { TOCSIN_URL: relay.baseUrl, TOCSIN_TOKEN: TOKEN, USER: 'e2e-operator' };
-  const runs: Run[] = [];
-  const cli = async (args: string[], extraEnv: Record<string, string> = {}) => {
-    const r = await run(args, { ...env, ...extraEnv });
-    runs.push(r);
-    return r;
-  };
+  const { sink, relay, cli, runs } = await operatorRelay(t, () => refuse);
 
   // tocsin reload: a method added to the file; then an invalid file is refused and the running config kept.
   const original = readFileSync(relay.configFile, 'utf8');
@@ -247,7 +246,7 @@ test('the operator CLI against a running relay: reload, methods, test-method', {
 test('usage errors of the operator commands exit 2 with the usage, and reach no relay', { timeout: 120_000 }, async () => {
   const url = `http://127.0.0.1:${await freePort()}`; // nothing listens: a usage error must come first
   const base = ['--url', url, '--token', TOKEN];
-  const cases: [string[], string, string][] = [
+  const cases: UsageCase[] = [
     [['alarms', '--state', 'open', ...base], 'tocsin alarms: --state must be one of: firing, resolved', 'Usage: tocsin alarms '],
     [['alarms', '--bogus', ...base], 'tocsin alarms: unknown option --bogus', 'Usage: tocsin alarms '],
     [['alarms', 'frob', ...base], 'tocsin alarms: unknown command "frob"', 'Usage: tocsin alarms '],
@@ -263,16 +262,7 @@ test('usage errors of the operator commands exit 2 with the usage, and reach no 
     [['reload', 'now', ...base], 'tocsin reload: unexpected argument "now"', 'Usage: tocsin reload '],
     [['test-method', 'x', '--config', 'tocsin.yaml', ...base], 'tocsin test-method: give either --config', 'Usage: tocsin test-method '],
   ];
-  const runs: Run[] = [];
-  for (let i = 0; i < cases.length; i += 5) runs.push(...(await Promise.all(cases.slice(i, i + 5).map(([args]) => run(args)))));
-  runs.forEach((r, i) => {
-    const [args, head, usage] = cases[i]!;
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.ok(r.stderr.startsWith(head), `${args.join(' ')}: ${r.stderr}`);
-    assert.ok(r.stderr.includes(usage), `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stdout, '', args.join(' '));
-    noToken(r);
-  });
+  await assertUsageErrors(run, cases, noToken);
   const help = await run(['dead-letters', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: tocsin dead-letters /);

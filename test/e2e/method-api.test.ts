@@ -21,6 +21,7 @@ import { openNodeSqlite } from '../../src/runtime/sqlite-node.ts';
 import { startDeliveryThread } from '../../src/runtime/threads.ts';
 import { capturingLogger, type CapturingLogger } from './app-harness.ts';
 import { startWebhookSink, type WebhookSink } from './webhook-sink.ts';
+import { readAnswer } from '../support/http-answer.ts';
 
 const ADMIN = 'adm-token-e2e-1';
 const SOURCE = 'src-token-e2e-1';
@@ -72,15 +73,7 @@ function build(config: Config, opts: { thread?: boolean } = {}): Running {
       const token = opts.token === undefined ? ADMIN : opts.token;
       if (token !== null) headers.authorization = `Bearer ${token}`;
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await app.fetch(new Request(`http://tocsin${path}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) }));
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, text, json };
+      return readAnswer(await app.fetch(new Request(`http://tocsin${path}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) })));
     },
   };
 }

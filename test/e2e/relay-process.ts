@@ -8,6 +8,7 @@
  * `tocsin listening` log line on stderr (so `listen: 127.0.0.1:0` works), and startRelay resolves
  * once GET /healthz answers 200. Every child still alive when this process exits is SIGKILLed.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -304,4 +305,14 @@ export async function startRelay(opts: StartRelayOptions): Promise<RelayProcess>
     },
     kill9,
   };
+}
+
+/** Waits until a log line with this message appears after the `after`-th line; returns it. */
+export async function waitForLogLine(relay: RelayProcess, msg: string, after: number): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 1200; i++) {
+    const found = relay.logLines().slice(after).find((l) => l.msg === msg);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`no "${msg}" log line:\n${relay.stderr().slice(-3000)}`);
 }

@@ -9,34 +9,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, killAllRelays, sinkRelayConfig, startRelay, type RelayProcess } from './relay-process.ts';
+import { freePort, killAllRelays, sinkRelayConfig, startRelay, waitForLogLine, type RelayProcess } from './relay-process.ts';
 import { startWebhookSink } from './webhook-sink.ts';
+import { readAnswer, type HttpAnswer } from '../support/http-answer.ts';
 
 const ADMIN = 'reload-admin-token-1';
 const WAIT_MS = 30_000;
 
 after(() => killAllRelays());
 
-async function call(relay: RelayProcess, path: string, init: RequestInit = {}): Promise<{ status: number; json: any; text: string }> {
-  const res = await fetch(`${relay.baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(15_000) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
-}
-
-/** Waits until a log line with this message appears after the `after`-th line; returns it. */
-async function logLine(relay: RelayProcess, msg: string, after: number): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 1200; i++) {
-    const found = relay.logLines().slice(after).find((l) => l.msg === msg);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`no "${msg}" log line:\n${relay.stderr().slice(-3000)}`);
+async function call(relay: RelayProcess, path: string, init: RequestInit = {}): Promise<HttpAnswer> {
+  return readAnswer(await fetch(`${relay.baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(15_000) }));
 }
 
 const reload = (relay: RelayProcess, token?: string) =>
@@ -70,7 +53,7 @@ test('POST /-/reload: a valid file swaps methods and routes, an invalid one is r
     const ok = await reload(relay, ADMIN);
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(ok.json, { status: 'reloaded', methods: { added: ['other'], removed: [], changed: [] }, restart_needed: ['ingest'] });
-    const logged = await logLine(relay, 'configuration reloaded', seen);
+    const logged = await waitForLogLine(relay, 'configuration reloaded', seen);
     assert.deepEqual(logged.methods, { added: ['other'], removed: [], changed: [] });
     assert.equal((await alarm(relay, 'After')).status, 202);
     assert.ok(await second.waitUntil(() => second.counts().uniqueAlarms === 1, WAIT_MS), 'the new route goes to the new method');
@@ -83,7 +66,7 @@ test('POST /-/reload: a valid file swaps methods and routes, an invalid one is r
     assert.equal(bad.json.code, 'invalid_request');
     assert.equal(bad.json.error, 'the configuration file is invalid; keeping the running configuration');
     assert.ok(Array.isArray(bad.json.issues) && bad.json.issues.some((i: string) => i.includes('nowhere')), bad.text);
-    await logLine(relay, 'reload failed: the configuration file is invalid; keeping the running configuration', before);
+    await waitForLogLine(relay, 'reload failed: the configuration file is invalid; keeping the running configuration', before);
     assert.equal((await alarm(relay, 'StillRunning')).status, 202);
     assert.ok(await second.waitUntil(() => second.counts().uniqueAlarms === 2, WAIT_MS), 'the running configuration still delivers');
     assert.ok(!bad.text.includes(ADMIN) && !ok.text.includes(second.url), 'no secret in the answers');

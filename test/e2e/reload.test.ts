@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { freePort, REPO_ROOT, RELAY_TARGETS, sinkRelayConfig, startRelay, type RelayProcess } from './relay-process.ts';
+import { freePort, REPO_ROOT, RELAY_TARGETS, sinkRelayConfig, startRelay, waitForLogLine, type RelayProcess } from './relay-process.ts';
 import { startWebhookSink } from './webhook-sink.ts';
 
 async function post(relay: RelayProcess, name: string, token?: string): Promise<number> {
@@ -18,16 +18,6 @@ async function post(relay: RelayProcess, name: string, token?: string): Promise<
   const res = await fetch(`${relay.baseUrl}/v1/alarms`, { method: 'POST', headers, body: JSON.stringify({ name }) });
   await res.arrayBuffer();
   return res.status;
-}
-
-/** Waits until a log line with this message appears after the `after`-th line; returns it. */
-async function logLine(relay: RelayProcess, msg: string, after: number): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 1200; i++) {
-    const found = relay.logLines().slice(after).find((l) => l.msg === msg);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`no "${msg}" log line:\n${relay.stderr().slice(-3000)}`);
 }
 
 for (const target of RELAY_TARGETS) {
@@ -54,9 +44,9 @@ for (const target of RELAY_TARGETS) {
       writeFileSync(relay.configFile, next);
       let seen = relay.logLines().length;
       relay.proc.kill('SIGHUP');
-      const reloaded = await logLine(relay, 'configuration reloaded', seen);
+      const reloaded = await waitForLogLine(relay, 'configuration reloaded', seen);
       assert.deepEqual(reloaded.methods, { added: ['other'], removed: [], changed: [] });
-      const warning = await logLine(relay, 'these settings changed but take effect only after a restart', seen);
+      const warning = await waitForLogLine(relay, 'these settings changed but take effect only after a restart', seen);
       assert.deepEqual(warning.settings, ['ingest']);
 
       assert.equal(await post(relay, 'NoToken'), 401, 'the new source list is in force');
@@ -68,7 +58,7 @@ for (const target of RELAY_TARGETS) {
       writeFileSync(relay.configFile, `${next}\nmethods: { broken: { type: pager } }\n`);
       seen = relay.logLines().length;
       relay.proc.kill('SIGHUP');
-      const refused = await logLine(relay, 'reload failed: the configuration file is invalid; keeping the running configuration', seen);
+      const refused = await waitForLogLine(relay, 'reload failed: the configuration file is invalid; keeping the running configuration', seen);
       assert.ok(Array.isArray(refused.issues) && refused.issues.length > 0, JSON.stringify(refused));
       assert.equal(await post(relay, 'StillRunning', 'reload-token-1'), 202);
       assert.ok(await second.waitUntil(() => second.counts().uniqueAlarms === 2, 30_000));

@@ -1,8 +1,9 @@
 /**
  * Runs `tocsin GROUP ARGS...` (`node --import tsx src/main.ts ...`) as a child process to its end, for the
  * e2e tests of the admin commands (`tocsin silence`, `tocsin check`). Children still running when the test
- * process exits are killed.
+ * process exits are killed. Also the checks those tests share: no token printed, and usage errors.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../e2e/relay-process.ts';
@@ -50,4 +51,31 @@ export function cliRunner(group: string, timeoutMs: number): (args: string[], en
       });
     });
   };
+}
+
+/** A check of a run: none of `tokens` is printed on its stdout or stderr. */
+export function printsNoToken(tokens: readonly string[]): (r: Run) => void {
+  return (r) => {
+    for (const t of tokens) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), 'a token is printed');
+  };
+}
+
+/** A usage error: the arguments, how stderr starts, and a part of the usage that stderr includes. */
+export type UsageCase = [args: string[], head: string, usage: string];
+
+/**
+ * Runs every case (a few at a time: many tsx start-ups at once can outlast the per-run timeout on a busy
+ * machine) and asserts each exits 2 with its head and usage on stderr, nothing on stdout; `check` each too.
+ */
+export async function assertUsageErrors(run: (args: string[]) => Promise<Run>, cases: readonly UsageCase[], check: (r: Run) => void): Promise<void> {
+  const runs: Run[] = [];
+  for (let i = 0; i < cases.length; i += 5) runs.push(...(await Promise.all(cases.slice(i, i + 5).map(([args]) => run(args)))));
+  runs.forEach((r, i) => {
+    const [args, head, usage] = cases[i]!;
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.startsWith(head), `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(usage), `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+    check(r);
+  });
 }
