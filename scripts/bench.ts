@@ -10,7 +10,8 @@
  * Phase 2 (latency): open-loop at each offered rate in turn; p50/p99 ingest-ack and p99 end-to-end latency.
  * Prints the results and writes them as JSON to bench-results/ (bench-<target>-<date>.json, latest-<target>.json).
  * `npm run bench -- --kafka [--target binary|node]` runs the Kafka benchmark instead (scripts/bench-kafka.ts);
- * `npm run bench -- --lifecycle` what the alarm lifecycle costs per alarm (scripts/bench-lifecycle.ts).
+ * `npm run bench -- --lifecycle` what the alarm lifecycle costs per alarm (scripts/bench-lifecycle.ts);
+ * `npm run bench -- --operate` what dead-letter replay/discard and the /metrics gauges cost (scripts/bench-operate.ts).
  * Options: --target T --total N --concurrency C --rate R[,R...] --seconds S --method-concurrency M
  *          --synchronous FULL|NORMAL --startup-runs N --startup-backlog N --out DIR
  *          --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" (extra Node flags for the relay, e.g. to profile it)
@@ -28,6 +29,11 @@ import type { LoadResult, SinkStats } from './bench/protocol.ts';
 if (process.argv.includes('--kafka')) {
   const { runKafkaBench } = await import('./bench-kafka.ts');
   process.exit(await runKafkaBench(process.argv.slice(2).filter((a) => a !== '--kafka')));
+}
+// `--operate`: what dead-letter replay/discard and the /metrics gauges cost, in process (scripts/bench-operate.ts).
+if (process.argv.includes('--operate')) {
+  const { runOperateBench } = await import('./bench-operate.ts');
+  process.exit(await runOperateBench(process.argv.slice(2).filter((a) => a !== '--operate')));
 }
 // `--lifecycle`: what the alarm lifecycle costs per alarm, in process (scripts/bench-lifecycle.ts).
 if (process.argv.includes('--lifecycle')) {

@@ -62,9 +62,10 @@ export function wireCanaries(deps: CanaryWiringDeps): CanaryWiring | undefined {
   const canaries = () => deps.config().canaries;
   if (canaries().length === 0) return undefined;
   const token = hex(deps.randomBytes(32));
+  const runs = new CanaryRuns(deps.db, deps.lock);
   const service = createCanaryService({
     canaries,
-    runs: new CanaryRuns(deps.db, deps.lock),
+    runs,
     pinger: createPinger({ http: deps.http, version: deps.version, scheduler: deps.scheduler }),
     http: deps.http,
     ingestUrl: () => {
@@ -79,7 +80,10 @@ export function wireCanaries(deps: CanaryWiringDeps): CanaryWiring | undefined {
     redact: (text) => redact(text, [...secretsIn(deps.config().methods), ...canaries().map((c) => c.pingUrl)]).split(token).join('<secret>'),
     retentionMs: () => deps.config().database.retentionMs,
     logger: deps.logger,
-    observer: canaryMetrics(deps.registry, () => deps.clock.now()),
+    observer: canaryMetrics(deps.registry, () => deps.clock.now(), {
+      canaries: () => canaries().map((c) => c.name),
+      lastSucceededAt: (canary) => runs.lastSucceededAt(canary),
+    }),
     deliveryReady: deps.deliveryReady,
     writable: deps.writable,
     ...(deps.viaKafka && { viaKafka: deps.viaKafka }),

@@ -71,7 +71,7 @@ interface Setup {
   changes: number;
 }
 
-function setup(opts: { yaml?: string; db?: OpenDatabase; answer?: (req: HttpRequest) => number | Error; env?: Record<string, string> } = {}): Setup {
+function setup(opts: { yaml?: string; db?: OpenDatabase; answer?: (req: HttpRequest) => number | Error; env?: Record<string, string>; beforeWrite?: () => Promise<void> } = {}): Setup {
   const db = opts.db ?? database();
   const store = new MethodsStore(db);
   const { sent, http } = fakeHttp(opts.answer ?? (() => 200));
@@ -82,7 +82,10 @@ function setup(opts: { yaml?: string; db?: OpenDatabase; answer?: (req: HttpRequ
     live, store, log, sent, changes: 0,
     methods: runtimeMethods({
       store,
-      transact: async (write) => db.raw.transaction(write),
+      transact: async (write) => {
+        await opts.beforeWrite?.();
+        return db.raw.transaction(write);
+      },
       live,
       changed: () => void s.changes++,
       clock: { now: () => 1_800_000_000_000 },
@@ -264,4 +267,36 @@ test('maskSettings: Secrets and header values become "***"; the rest is shown as
     maskSettings({ url: new Secret('u'), to: ['a@example.com'], port: 25, tls: true, headers: { A: 'x' }, auth: { password: new Secret('p'), user: 'me' }, fn: () => 1 }),
     { url: MASK, to: ['a@example.com'], port: 25, tls: true, headers: { A: MASK }, auth: { password: MASK, user: 'me' } },
   );
+  // A plain-string URL with credentials (PagerDuty's url, client_url) is masked too; one without is shown.
+  assert.deepEqual(
+    maskSettings({ url: 'https://user:pd-pass-1@events.example.com/v2/enqueue', client_url: 'https://ops.example.com/runbook', note: 'a:b@c' }),
+    { url: MASK, client_url: 'https://ops.example.com/runbook', note: 'a:b@c' },
+  );
+});
+
+test('a reload while a method is being removed or added sees it as the API will have it: never a route naming a method that is not stored', async () => {
+  let gate: Promise<void> = Promise.resolve();
+  const s = setup({ beforeWrite: () => gate });
+  await s.methods.service.start();
+  assert.ok((await s.methods.add({ name: 'pager', method: { type: 'log' } })).ok);
+  const naming = parseConfig(`${FILE}  - methods: [pager]\n`, {}, noFiles, undefined, { externalMethods: true });
+
+  // Removing: out of force before the write, so the reload that names it is refused.
+  let open!: () => void;
+  gate = new Promise<void>((r) => (open = r));
+  const removing = s.methods.remove('pager');
+  await new Promise((r) => setTimeout(r, 10));
+  assert.throws(() => s.live.reload(naming), { name: 'ConfigError', message: /unknown method "pager"/ });
+  open();
+  assert.deepEqual(await removing, { ok: true });
+  assert.deepEqual(s.store.all(), []);
+
+  // Adding: in force before the write, so a reload meanwhile that names it is taken, and it is stored.
+  gate = new Promise<void>((r) => (open = r));
+  const adding = s.methods.add({ name: 'pager', method: { type: 'log' } });
+  await new Promise((r) => setTimeout(r, 10));
+  s.live.reload(naming);
+  open();
+  assert.ok((await adding).ok);
+  assert.deepEqual(s.store.all().map((r) => r.name), ['pager']);
 });

@@ -26,7 +26,7 @@ import type { Clock, Scheduler } from '../lib/clock.ts';
 import { coerceError } from '../lib/errors.ts';
 import type { RandomBytes } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
-import { Secret } from '../lib/secret.ts';
+import { redact, Secret, secretsIn } from '../lib/secret.ts';
 import type { Service } from '../lib/service.ts';
 import type { MethodRow } from '../outbox/methods-store.ts';
 import type { LiveConfig } from './live-config.ts';
@@ -161,7 +161,7 @@ export async function loadMethodParser(env: Readonly<Record<string, string | und
 
 // ---- views --------------------------------------------------------------------------------------
 
-/** A method's settings for showing: every Secret (and every header value) as "***"; functions left out. */
+/** A method's settings for showing: every Secret, header value and URL with credentials as "***"; functions left out. */
 export function maskSettings(value: unknown, key = '', depth = 0): unknown {
   if (value instanceof Secret) return MASK;
   if (depth > 8 || typeof value === 'function' || typeof value === 'symbol') return undefined;
@@ -174,7 +174,19 @@ export function maskSettings(value: unknown, key = '', depth = 0): unknown {
         .filter(([, v]) => v !== undefined),
     );
   }
+  if (typeof value === 'string' && hasUserinfo(value)) return MASK;
   return typeof value === 'bigint' ? String(value) : value;
+}
+
+/** A URL with credentials in it (`https://user:pass@host/…`): shown as "***" whatever the field. */
+function hasUserinfo(text: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return false;
+  try {
+    const u = new URL(text);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -222,6 +234,12 @@ export function runtimeMethods(deps: RuntimeMethodsDeps): RuntimeMethods {
   const swap = (next: Readonly<Record<string, MethodConfig>>) => {
     live.setRuntimeMethods(next);
     deps.changed();
+  };
+  /** The runtime methods but `name`. */
+  const withoutRuntime = (name: string) => {
+    const rest = { ...live.runtimeMethods() };
+    delete rest[name];
+    swap(rest);
   };
 
   const service: Service = {
@@ -287,17 +305,30 @@ export function runtimeMethods(deps: RuntimeMethodsDeps): RuntimeMethods {
         if (early) return { ok: false, problem: 'invalid', ...early };
         const r = (await parse())(name, input.method);
         if (!r.ok) return { ok: false, problem: 'invalid', ...r.issues[0]! };
+        // The parser loaded asynchronously: a reload meanwhile may have given the file this name.
+        if (live.origin(name) === 'file') return { ok: false, problem: 'conflict', field: 'name', message: `a method named "${name}" exists already (in the config file)` };
         const now = deps.clock.now();
         const by = input.by ?? null;
-        await deps.transact(() =>
-          store.insert({ name, type: r.method.type, settings: JSON.stringify(input.method), createdAt: now, createdBy: by, updatedAt: now }),
-        );
+        // In force first, in the same turn as the checks above: a reload cannot slip in between (a file
+        // defining the name meanwhile), and one during the write below sees the method.
         try {
           swap({ ...live.runtimeMethods(), [name]: r.method });
         } catch (e) {
-          // Its channel could not be built: the row goes again (the text may quote a setting: not logged).
-          await deps.transact(() => void store.remove(name));
+          // Its channel could not be built: nothing was stored (the text may quote a setting: redacted, not logged).
           logger.error({ method: name, type: r.method.type }, 'a method created through the admin API could not be put in force; it was not kept');
+          return { ok: false, problem: 'invalid', field: 'method', message: `cannot be put in force: ${redact(coerceError(e).message, secretsIn(r.method))}` };
+        }
+        try {
+          await deps.transact(() =>
+            store.insert({ name, type: r.method.type, settings: JSON.stringify(input.method), createdAt: now, createdBy: by, updatedAt: now }),
+          );
+        } catch (e) {
+          // Not stored: not in force either, unless a reload meanwhile came to name it.
+          try {
+            withoutRuntime(name);
+          } catch {
+            logger.error({ method: name }, 'a method created through the admin API could not be stored, but a reload already names it: it stays in force until the relay stops');
+          }
           throw e;
         }
         created.set(name, { at: now, by });
@@ -319,10 +350,16 @@ export function runtimeMethods(deps: RuntimeMethodsDeps): RuntimeMethods {
         if (!Object.hasOwn(live.runtimeMethods(), name)) return { ok: false, problem: 'unknown', message: 'no such method' };
         const at = namedAt(live.config, name);
         if (at !== undefined) return { ok: false, problem: 'conflict', message: `the method "${name}" is still named at ${at} in the config file; remove it there first` };
-        await deps.transact(() => void store.remove(name));
-        const rest = { ...live.runtimeMethods() };
-        delete rest[name];
-        swap(rest);
+        // Out of force first, in the same turn as the check: a reload during the write below that names it
+        // is refused (unknown method), so no route can come to name a method that is no longer stored.
+        const method = live.runtimeMethods()[name]!;
+        withoutRuntime(name);
+        try {
+          await deps.transact(() => void store.remove(name));
+        } catch (e) {
+          swap({ ...live.runtimeMethods(), [name]: method });
+          throw e;
+        }
         created.delete(name);
         logger.info({ method: name }, 'method removed through the admin API; its undelivered notifications stay pending');
         return { ok: true };

@@ -9,18 +9,47 @@ import Histogram from 'prom-client/lib/histogram.js';
 import type Registry from 'prom-client/lib/registry.js';
 import type { CanaryObserver } from './service.ts';
 
+/**
+ * What the age of the last success starts from after a start, before a run of this process succeeds:
+ * the configured canaries, and the last success stored by an earlier process (none: the start).
+ */
+export interface CanaryHistory {
+  readonly canaries: () => readonly string[];
+  readonly lastSucceededAt: (canary: string) => number | undefined;
+}
+
 /** `now`: the clock the runs' success times are read on (ms), for the age at scrape. */
-export function canaryMetrics(registry: Registry, now: () => number = () => Date.now()): CanaryObserver {
+export function canaryMetrics(registry: Registry, now: () => number = () => Date.now(), history?: CanaryHistory): CanaryObserver {
   const registers = [registry];
   const lastSuccess = new Gauge({ name: 'tocsin_canary_last_success_timestamp_seconds', help: 'When a run of the canary last succeeded (Unix time)', labelNames: ['canary'], registers });
   const succeededAt = new Map<string, number>();
+  const startedAt = now();
+  /** Canaries whose stored last success was read (once: later successes are this process's). */
+  const looked = new Set<string>();
   new Gauge({
     name: 'tocsin_canary_last_success_age_seconds',
-    help: 'How long ago a run of the canary last succeeded (absent until one has, since the start)',
+    help: 'How long ago a run of the canary last succeeded (before one has since the start: the last stored one, else the start)',
     labelNames: ['canary'],
     registers,
     collect() {
       const t = now();
+      // Each configured canary has a sample from the start on: a restart with a broken path must not hide it.
+      for (const canary of history?.canaries() ?? []) {
+        if (succeededAt.has(canary)) continue;
+        if (!looked.has(canary)) {
+          try {
+            const stored = history!.lastSucceededAt(canary);
+            looked.add(canary);
+            if (stored !== undefined) {
+              succeededAt.set(canary, stored);
+              continue;
+            }
+          } catch {
+            // read again at the next scrape
+          }
+        }
+        this.set({ canary }, Math.max(0, t - startedAt) / 1000);
+      }
       for (const [canary, at] of succeededAt) this.set({ canary }, Math.max(0, t - at) / 1000);
     },
   });

@@ -114,18 +114,21 @@ test('--replay IDs: one request, each done printed, an unknown ID reported (exit
 
 test('--replay-all loops while some remain, with one progress line per request off a terminal', async () => {
   const api = deadLetterApi(2500, () => 'ops-hook');
+  const until = api.dead.at(-1)!.dead_at;
   const r = await run({ 'replay-all': true, method: 'ops-hook' }, api);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(api.dead.length, 0);
   const posts = api.requests.filter((q) => q.method === 'POST');
   assert.equal(posts.length, 3);
-  for (const p of posts) assert.deepEqual(p.body, { filter: { method: 'ops-hook' }, by: 'alice@ops-box' });
+  // Pinned to the newest match when it started: letters dying again meanwhile are not replayed over and over.
+  for (const p of posts) assert.deepEqual(p.body, { filter: { method: 'ops-hook', until }, by: 'alice@ops-box' });
   assert.deepEqual(r.progress, ['replayed 1000/2500\n', 'replayed 2000/2500\n', 'replayed 2500/2500\n']);
   assert.equal(r.stdout, 'replayed 2500 dead letters\n');
 });
 
 test('--replay-all on a terminal: one bar redrawn; --limit sets the per-request count; --json the totals', async () => {
   const api = deadLetterApi(30, () => 'ops-hook');
+  const until = api.dead.at(-1)!.dead_at;
   const r = await run({ 'replay-all': true, method: 'ops-hook', limit: '10', json: true }, api, true);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.progress.length, 4);
@@ -136,7 +139,7 @@ test('--replay-all on a terminal: one bar redrawn; --limit sets the per-request 
   assert.equal(totals.ids.length, 30);
   assert.equal(totals.remaining, 0);
   assert.deepEqual(totals.skipped, []);
-  assert.deepEqual(api.requests.at(-1)!.body, { filter: { method: 'ops-hook' }, limit: 10, by: 'alice@ops-box' });
+  assert.deepEqual(api.requests.at(-1)!.body, { filter: { method: 'ops-hook', until }, limit: 10, by: 'alice@ops-box' });
 });
 
 test('--replay-all stops when a request replays none although some remain (skipped: method gone), exit 1', async () => {
@@ -154,9 +157,10 @@ test('--discard IDs, and --discard-all with a filter (what --discard --method M 
   const ids = await run({ discard: ['n_00000'] }, api);
   assert.equal(ids.code, 0, ids.stderr);
   assert.equal(ids.stdout, 'discarded n_00000\n');
+  const until = api.dead.filter((d) => d.method === 'slack').at(-1)!.dead_at;
   const byMethod = await run({ 'discard-all': true, method: 'slack' }, api);
   assert.equal(byMethod.code, 0, byMethod.stderr);
-  assert.deepEqual(api.requests.at(-1)!.body, { filter: { method: 'slack' }, by: 'alice@ops-box' });
+  assert.deepEqual(api.requests.at(-1)!.body, { filter: { method: 'slack', until }, by: 'alice@ops-box' });
   assert.equal(byMethod.stdout, 'discarded 3 dead letters\n');
   assert.deepEqual(api.dead.map((d) => d.id), ['n_00002', 'n_00004']);
 });
@@ -184,9 +188,10 @@ test('usage errors exit 2 and send nothing: everything without --yes, mixed acti
     assert.ok(r.stderr.startsWith(`tocsin dead-letters: ${problem}`), r.stderr);
   }
   assert.equal(api.requests.length, 0);
+  const until = api.dead.at(-1)!.dead_at;
   const yes = await run({ 'discard-all': true, yes: true }, api);
   assert.equal(yes.code, 0, yes.stderr);
-  assert.deepEqual(api.requests.at(-1)!.body, { filter: {}, by: 'alice@ops-box' });
+  assert.deepEqual(api.requests.at(-1)!.body, { filter: { until }, by: 'alice@ops-box' });
   assert.equal(api.dead.length, 0);
 });
 
@@ -196,4 +201,40 @@ test('a refused token exits 4 before anything is done, and prints no summary', a
   assert.equal(r.code, 4);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr, 'tocsin dead-letters: 401 unknown admin token\n');
+});
+
+test('--replay-all ends while the receiver still fails: letters that die again after it started are not replayed again', async () => {
+  const api = deadLetterApi(5, () => 'ops-hook');
+  const base = api.fetch;
+  // Each replayed letter dies again at once (a receiver still refusing), with a newer dead_at.
+  let reborn = 0;
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await base(input, init);
+    if (init?.method === 'POST') {
+      const body = (await res.clone().json()) as { ids: string[] };
+      for (const id of body.ids) {
+        api.dead.push({ ...api.dead[0]!, id: `${id}-again`, dead_at: new Date(Date.parse('2026-12-03T00:00:00Z') + reborn++ * 1000).toISOString() });
+      }
+    }
+    return res;
+  }) as typeof globalThis.fetch;
+  const r = await run({ 'replay-all': true, method: 'ops-hook', limit: '2' }, { fetch });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'replayed 5 dead letters\n');
+  assert.equal(api.requests.filter((q) => q.method === 'POST').length, 3, 'three calls of at most 2, then done');
+});
+
+test('--discard --method M of a removed method says how many pending notifications were cleared, apart from the dead letters', async () => {
+  const api = deadLetterApi(2, () => 'old-pager');
+  const base = api.fetch;
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await base(input, init);
+    if (init?.method !== 'POST') return res;
+    // The relay also cleared two pending notifications of the removed method (counted in discarded and ids).
+    const body = (await res.json()) as { discarded: number; ids: string[] };
+    return Response.json({ ...body, discarded: body.discarded + 2, ids: [...body.ids, 'n_p1', 'n_p2'], pending_cleared: 2 });
+  }) as typeof globalThis.fetch;
+  const r = await run({ 'discard-all': true, method: 'old-pager' }, { fetch });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'discarded 2 dead letters\ndiscarded 2 pending notifications of old-pager, a method no longer configured\n');
 });

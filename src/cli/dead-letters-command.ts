@@ -66,6 +66,7 @@ export interface ActionAnswer {
   ids?: string[];
   not_found?: string[];
   skipped?: { id: string; reason: string }[];
+  pending_cleared?: number;
   remaining?: number;
 }
 
@@ -74,6 +75,8 @@ export interface ActionResult {
   done: string[];
   not_found: string[];
   skipped: { id: string; reason: string }[];
+  /** Of `done`: pending notifications of a method no longer configured (a discard by that method). */
+  pendingCleared: number;
   remaining: number;
 }
 
@@ -118,7 +121,7 @@ function countOf(verb: Verb, body: ActionAnswer | null): number | undefined {
 
 /** POSTs the ids in chunks of MAX_LIMIT. */
 async function byIds(api: Client, verb: Verb, ids: readonly string[], by: string): Promise<{ ok: true; result: ActionResult } | { ok: false; failure: Answer & { ok: false }; result: ActionResult }> {
-  const result: ActionResult = { done: [], not_found: [], skipped: [], remaining: 0 };
+  const result: ActionResult = { done: [], not_found: [], skipped: [], pendingCleared: 0, remaining: 0 };
   for (let i = 0; i < ids.length; i += MAX_LIMIT) {
     const a = await api.request('POST', `/api/v1/dead-letters/${verb}`, { ids: ids.slice(i, i + MAX_LIMIT), by });
     if (!a.ok) return { ok: false, failure: a, result };
@@ -133,11 +136,24 @@ function collect(result: ActionResult, body: ActionAnswer): void {
   if (Array.isArray(body.ids)) result.done.push(...body.ids.map(String));
   if (Array.isArray(body.not_found)) result.not_found.push(...body.not_found.map(String));
   if (Array.isArray(body.skipped)) result.skipped.push(...body.skipped.map((s) => ({ id: String(s?.id), reason: String(s?.reason) })));
+  if (typeof body.pending_cleared === 'number') result.pendingCleared += body.pending_cleared;
   result.remaining = typeof body.remaining === 'number' ? body.remaining : 0;
 }
 
 function unexpected(status: number, verb: Verb): Answer & { ok: false } {
   return { ok: false, status, message: `${status} an answer without "${PAST[verb]}" (is the relay a tocsin relay of this version?)` };
+}
+
+/**
+ * When the newest dead letter matching the filter died (the relay's clock). A filter action is pinned to
+ * it: letters that die (again) while it runs are not acted on, so `--replay-all` against a receiver that
+ * still fails ends instead of replaying the same letters over and over.
+ */
+async function newestMatch(api: Client, filter: Filter): Promise<{ ok: true; deadAt: string | undefined } | { ok: false; failure: Answer & { ok: false } }> {
+  const read = await readPages<Partial<DeadLetterItem>>(api, '/api/v1/dead-letters', filter as Record<string, string | undefined>, { limit: 1 });
+  if (!read.ok) return read;
+  const at = read.page.items[0]?.dead_at;
+  return { ok: true, deadAt: typeof at === 'string' ? at : undefined };
 }
 
 /**
@@ -148,7 +164,7 @@ function unexpected(status: number, verb: Verb): Answer & { ok: false } {
 async function byFilter(
   api: Client, verb: Verb, filter: Filter, limit: number | undefined, by: string, progress: ProgressTarget,
 ): Promise<{ ok: true; result: ActionResult } | { ok: false; failure: Answer & { ok: false }; result: ActionResult }> {
-  const result: ActionResult = { done: [], not_found: [], skipped: [], remaining: 0 };
+  const result: ActionResult = { done: [], not_found: [], skipped: [], pendingCleared: 0, remaining: 0 };
   const bar = createProgress(PAST[verb], progress);
   let total: number | undefined;
   let done = 0;
@@ -229,19 +245,30 @@ export async function deadLettersCommand(opts: DeadLettersCommandOptions): Promi
 
   const verb: Verb = action.startsWith('--replay') ? 'replay' : 'discard';
   const progress = opts.progress ?? { write: (t: string) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true };
+  let pinned = filter;
+  if (!byIdAction) {
+    const at = await newestMatch(api, filter);
+    if (!at.ok) return fail(at.failure);
+    if (at.deadAt !== undefined) pinned = { ...filter, until: at.deadAt };
+  }
   const run = byIdAction
     ? await byIds(api, verb, verb === 'replay' ? replayIds : discardIds, by)
-    : await byFilter(api, verb, filter, list.list.limit, by, progress);
+    : await byFilter(api, verb, pinned, list.list.limit, by, progress);
   const { result } = run;
 
   // Nothing done before the failure: the failure alone.
   if (!run.ok && result.done.length === 0 && result.not_found.length === 0) return fail(run.failure);
   if (values.json) {
-    out(json({ [PAST[verb]]: result.done.length, ids: result.done, not_found: result.not_found, ...(verb === 'replay' && { skipped: result.skipped }), remaining: result.remaining }));
+    out(json({
+      [PAST[verb]]: result.done.length, ids: result.done, not_found: result.not_found,
+      ...(verb === 'replay' ? { skipped: result.skipped } : { pending_cleared: result.pendingCleared }), remaining: result.remaining,
+    }));
   } else {
     // By IDs: one line each; by filter (thousands, maybe): the count.
-    if (allAction) out(`${PAST[verb]} ${result.done.length} dead letter${result.done.length === 1 ? '' : 's'}\n`);
+    const dead = result.done.length - result.pendingCleared;
+    if (allAction) out(`${PAST[verb]} ${dead} dead letter${dead === 1 ? '' : 's'}\n`);
     else for (const id of result.done) out(`${PAST[verb]} ${oneLine(id)}\n`);
+    if (result.pendingCleared > 0) out(`${PAST[verb]} ${result.pendingCleared} pending notification${result.pendingCleared === 1 ? '' : 's'} of ${oneLine(filter.method ?? '', 80)}, a method no longer configured\n`);
   }
   for (const id of result.not_found) err(`tocsin dead-letters: ${oneLine(id, 80)}: no such dead letter\n`);
   for (const s of result.skipped) err(`tocsin dead-letters: ${oneLine(s.id, 80)}: skipped: ${oneLine(s.reason, 300)}\n`);

@@ -96,6 +96,7 @@ const DiscardAnswer = z
     discarded: z.number().int(),
     ids: z.array(z.string()),
     not_found: z.array(z.string()),
+    pending_cleared: z.number().int().openapi({ description: 'how many of `discarded` were pending notifications of a method no longer configured (a filter naming only that method)' }),
     remaining: z.number().int(),
   })
   .openapi('DiscardResult');
@@ -189,7 +190,7 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): OpenAPIHono {
     const v = c.req.valid('json');
     return storing(c, async () => {
       const r = await deps.deadLetters.discard(selection(v), v.limit ?? MAX_LIMIT, v.by);
-      return c.json({ discarded: r.discarded, ids: r.ids, not_found: r.notFound, remaining: r.remaining });
+      return c.json({ discarded: r.discarded, ids: r.ids, not_found: r.notFound, pending_cleared: r.pendingCleared, remaining: r.remaining });
     });
   });
 

@@ -19,7 +19,7 @@ import type { SignatureResult, SignedRequest } from './signature.ts';
 
 export interface IngestRouteDeps {
   readonly accept: Acceptor;
-  /** A request refused as invalid (400/413/415 of its content): counted per source. */
+  /** A request refused for its content (an IngestError: 400, or 413 for too many alarms): counted per source. */
   readonly rejected?: (source: string) => void;
   readonly authenticate: (authorization: string | undefined) => AuthResult;
   readonly maxBodyBytes: number;

@@ -46,7 +46,7 @@ const NewMethodBody = z
         .record(z.string(), z.unknown(), { error: 'must be an object: the method as in the config file (type and its keys)' })
         .openapi({
           description:
-            'the method as written under `methods:` in the config file: `type` and that channel’s keys (secrets inline or as an absolute `*_file` path; `${NAME}` is not expanded)',
+            'the method as written under `methods:` in the config file: `type` and that channel’s keys (secrets inline: no `*_file` key is read, and `${NAME}` is not expanded)',
           example: { type: 'webhook', url: 'https://hooks.example.com/tocsin', max_attempts: 5 },
         }),
     },

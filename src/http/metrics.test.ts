@@ -206,6 +206,28 @@ test('canary: the age of its last success at scrape, on the given clock', async 
   assert.deepEqual(await samples(m, 'tocsin_canary_last_success_timestamp_seconds'), ['tocsin_canary_last_success_timestamp_seconds{canary="main"} 45']);
 });
 
+test('canary: after a restart the age starts from the stored last success, or from the start when there is none', async () => {
+  const m = createMetrics(() => 0, silentLogger);
+  let t = 100_000;
+  const reads: string[] = [];
+  const canary = canaryMetrics(m.registry, () => t, {
+    canaries: () => ['stored', 'never'],
+    lastSucceededAt: (c) => (reads.push(c), c === 'stored' ? 40_000 : undefined),
+  });
+  t = 110_000;
+  assert.deepEqual(await samples(m, 'tocsin_canary_last_success_age_seconds'), [
+    'tocsin_canary_last_success_age_seconds{canary="never"} 10',
+    'tocsin_canary_last_success_age_seconds{canary="stored"} 70',
+  ]);
+  t = 120_000;
+  canary.succeeded('never', 5, 119_000);
+  assert.deepEqual(await samples(m, 'tocsin_canary_last_success_age_seconds'), [
+    'tocsin_canary_last_success_age_seconds{canary="never"} 1',
+    'tocsin_canary_last_success_age_seconds{canary="stored"} 80',
+  ]);
+  assert.deepEqual(reads, ['stored', 'never'], 'the database is read once per canary');
+});
+
 // ---- GET /metrics -----------------------------------------------------------------------------------
 
 test('GET /metrics without a token: open, Prometheus text', async () => {

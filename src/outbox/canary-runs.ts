@@ -92,6 +92,12 @@ export class CanaryRuns {
       .all();
   }
 
+  /** When a run of the canary last succeeded (its finish, epoch ms), or undefined if none has (in the retention). */
+  lastSucceededAt(canary: string): number | undefined {
+    const row = this.#db.get<{ t: number | null }>(sql`SELECT max(finished_at) AS t FROM canary_runs WHERE canary = ${canary} AND outcome = 'succeeded'`);
+    return row?.t ?? undefined;
+  }
+
   /** The latest `limit` runs of a canary, newest first. */
   recent(canary: string, limit: number): CanaryRunRow[] {
     return this.#db

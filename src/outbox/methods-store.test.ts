@@ -65,7 +65,7 @@ describe(`methods store (${sqliteDriver})`, () => {
     opened.push(o);
     migrate(o.db, 0, MIGRATIONS.filter((m) => m.tag < '0006'));
     assert.throws(() => new MethodsStore(o), /no such table/);
-    assert.deepEqual(migrate(o.db, 0), [MIGRATIONS.find((m) => m.tag === '0006_runtime_methods')!.id]);
+    assert.deepEqual(migrate(o.db, 0), [MIGRATIONS.find((m) => m.tag === '0006_operate')!.id]);
     const store = new MethodsStore(o);
     store.insert(row('late'));
     assert.equal(store.all().length, 1);

@@ -38,7 +38,7 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
   },
   {
     "id": 7,
-    "tag": "0006_runtime_methods",
-    "sql": "CREATE TABLE `methods` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`type` text NOT NULL,\n\t`settings` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`created_by` text,\n\t`updated_at` integer NOT NULL\n);\n"
+    "tag": "0006_operate",
+    "sql": "CREATE TABLE `methods` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`type` text NOT NULL,\n\t`settings` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`created_by` text,\n\t`updated_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX `notifications_undelivered_created` ON `notifications` (`created_at`) WHERE state <> 'dead';"
   }
 ];

@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'drizzle-orm';
 import { migratedDatabases } from '../../test/support/outbox-db.ts';
 import { sqliteDriver } from '../../test/support/sqlite-under-test.ts';
 import { OutboxStore } from './store.ts';
@@ -57,14 +58,15 @@ for (const kind of ['memory', 'file'] as const) {
       assert.deepEqual(undeliveredByMethod(o.db), new Map([['hook', 2], ['chat', 1]]), 'b0 in flight, b2 pending; b1 sent');
     });
 
-    test('the oldest is found among the first undelivered notifications by id (ids are in creation order)', () => {
+    test('the oldest is exact whatever the ids: a notification whose created_at is older than its id says (a replay resets it) is found', () => {
       const o = openDb(kind);
       const store = new OutboxStore(o);
-      // Ids in creation order up to a millisecond: within the first ones by id, the earliest time wins.
-      enqueue(store, 'c001', 'hook', 5001);
-      enqueue(store, 'c002', 'hook', 5000);
-      for (let i = 10; i < 300; i++) enqueue(store, `c${String(i).padStart(3, '0')}`, 'hook', 6000 + i);
+      // 300 notifications whose ids come first but were created (replayed) later, then an older one.
+      for (let i = 10; i < 310; i++) enqueue(store, `c${String(i).padStart(3, '0')}`, 'hook', 9000 + i);
+      enqueue(store, 'z999', 'hook', 5000);
       assert.equal(oldestPendingCreatedAt(o.db), 5000);
+      const plan = o.db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN SELECT min(created_at) AS t FROM notifications WHERE state <> 'dead'`);
+      assert.ok(plan.some((p) => p.detail.includes('notifications_undelivered_created')), JSON.stringify(plan));
     });
   });
 }

@@ -8,20 +8,13 @@ import { sql } from 'drizzle-orm';
 import type { SyncDb } from './db.ts';
 
 /**
- * Undelivered notifications looked at to find the oldest: ids are ULIDs, in creation order up to the
- * millisecond (and a replayed notification keeps its id and its creation time), so the oldest is among
- * the first ones by id, found through the primary key without scanning the backlog.
- */
-const FIRST_BY_ID = 100;
-
-/**
  * The creation time (outbox clock, ms) of the oldest notification still pending or in flight; undefined
- * when there is none. A backlog that only grows older is a receiver that stopped taking them.
+ * when there is none. A backlog that only grows older is a receiver that stopped taking them. Exact,
+ * through the partial index on created_at of the undelivered (a replayed notification counts from its
+ * replay, which starts its new series).
  */
 export function oldestPendingCreatedAt(db: SyncDb): number | undefined {
-  const row = db.get<{ t: number | null }>(
-    sql`SELECT min(created_at) AS t FROM (SELECT created_at FROM notifications WHERE state IN ('pending', 'inflight') ORDER BY id LIMIT ${FIRST_BY_ID})`,
-  );
+  const row = db.get<{ t: number | null }>(sql`SELECT min(created_at) AS t FROM notifications WHERE state <> 'dead'`);
   return row?.t ?? undefined;
 }
 

@@ -64,6 +64,8 @@ export const notifications = sqliteTable(
     index('notifications_lease').on(t.leaseUntil).where(sql`state = 'inflight'`),
     index('notifications_alarm').on(t.alarmId),
     index('notifications_dead').on(t.deadAt).where(sql`state = 'dead'`),
+    // The oldest undelivered notification (a metric read at each scrape), exact whatever the backlog.
+    index('notifications_undelivered_created').on(t.createdAt).where(sql`state <> 'dead'`),
   ],
 );
 

@@ -116,7 +116,7 @@ test('dead letters: list, replay by id and by filter to a sink that now accepts,
     assert.equal(rest.length, 1);
     const gone = await h.post('/api/v1/dead-letters/discard', { ids: rest }, bearer(ADMIN));
     assert.equal(gone.status, 200, gone.text);
-    assert.deepEqual(gone.json, { discarded: 1, ids: rest, not_found: [], remaining: 0 });
+    assert.deepEqual(gone.json, { discarded: 1, ids: rest, not_found: [], pending_cleared: 0, remaining: 0 });
     assert.equal((await h.get(`/api/v1/notifications/${rest[0]}`, bearer(ADMIN))).status, 404);
     assert.deepEqual(await deadLetters(h), []);
     assert.ok(await waitFor(() => h.app.store.pendingCount === 0), `pending ${h.app.store.pendingCount}`);
@@ -160,6 +160,7 @@ test('dead letters of a removed method: replay skips them; discard by method cle
     assert.equal(d.status, 200, d.text);
     assert.equal(d.json.discarded, 2);
     assert.deepEqual([...d.json.ids].sort(), [...dead, 'n_left'].sort());
+    assert.equal(d.json.pending_cleared, 1, 'the pending one is reported apart from the dead letters');
     assert.equal(d.json.remaining, 0);
     assert.equal(h.app.store.pendingCount, undeliveredBefore - 1, 'the cleared pending one is no longer counted');
     assert.equal(h.app.store.pendingCount, h.app.store.queries.countUndelivered());

@@ -6,3 +6,5 @@ CREATE TABLE `methods` (
 	`created_by` text,
 	`updated_at` integer NOT NULL
 );
+--> statement-breakpoint
+CREATE INDEX `notifications_undelivered_created` ON `notifications` (`created_at`) WHERE state <> 'dead';
