@@ -300,3 +300,19 @@ test('a reload while a method is being removed or added sees it as the API will 
   assert.ok((await adding).ok);
   assert.deepEqual(s.store.all().map((r) => r.name), ['pager']);
 });
+
+test('a stored method that a file method of the same name shadows can be removed: the stored one goes, the file one stays in force', async () => {
+  const db = database();
+  const s0 = setup({ db });
+  await s0.methods.service.start();
+  assert.ok((await s0.methods.add({ name: 'pager', method: { type: 'log' } })).ok);
+  // The file comes to define the name (a later edit): its method wins.
+  const s = setup({ db, yaml: FILE.replace('methods:\n', 'methods:\n  pager: { type: log }\n') });
+  await s.methods.service.start();
+  assert.equal(s.live.origin('pager'), 'file');
+  assert.deepEqual(await s.methods.remove('pager'), { ok: true });
+  assert.deepEqual(s.store.all(), []);
+  assert.equal(s.live.origin('pager'), 'file', 'the file method stays');
+  assert.ok(s.live.channels().has('pager'));
+  assert.equal((await s.methods.remove('pager')).ok, false, 'now only the file method is left: a conflict');
+});

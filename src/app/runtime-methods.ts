@@ -96,6 +96,7 @@ export interface RuntimeMethods extends MethodsApi {
 export interface RuntimeMethodsDeps {
   readonly store: {
     all(): MethodRow[];
+    get(name: string): MethodRow | undefined;
     insert(row: MethodRow): void;
     remove(name: string): boolean;
   };
@@ -339,7 +340,16 @@ export function runtimeMethods(deps: RuntimeMethodsDeps): RuntimeMethods {
     remove: (name) =>
       serial(async (): Promise<RemoveResult> => {
         const origin = live.origin(name);
-        if (origin === 'file') return { ok: false, problem: 'conflict', message: `the method "${name}" is defined in the config file; edit the file` };
+        if (origin === 'file') {
+          if (store.get(name) === undefined) return { ok: false, problem: 'conflict', message: `the method "${name}" is defined in the config file; edit the file` };
+          // A stored method that a file method of the same name shadows: the stored one goes, the file's stays.
+          if (Object.hasOwn(live.runtimeMethods(), name)) withoutRuntime(name);
+          await deps.transact(() => void store.remove(name));
+          broken.delete(name);
+          created.delete(name);
+          logger.info({ method: name }, 'a stored method shadowed by the config file\'s method of the same name was removed through the admin API');
+          return { ok: true };
+        }
         if (broken.has(name)) {
           await deps.transact(() => void store.remove(name));
           broken.delete(name);
