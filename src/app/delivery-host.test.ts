@@ -38,7 +38,7 @@ function setup() {
   const logs: [string, string, Record<string, unknown>][] = [];
   const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void logs.push([level, msg, fields]);
   const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  const seen = { settled: 0, attempts: [] as unknown[], dead: [] as string[], lines: [] as string[], released: 0 };
+  const seen = { settled: 0, attempts: [] as unknown[], dead: [] as unknown[], lines: [] as string[], released: 0 };
   const init: DeliveryThreadInit = {
     databaseFile: 'x.db', synchronous: 'NORMAL', batchSize: 10, pollIntervalMs: 1000, writeLock: new SharedArrayBuffer(4), view: sealForThread({}),
   };
@@ -51,7 +51,7 @@ function setup() {
     init: () => init,
     settled: (n) => (seen.settled += n),
     releaseLeases: () => ++seen.released,
-    observer: { attempt: (...a) => seen.attempts.push(a), dead: (m) => seen.dead.push(m) },
+    observer: { attempt: (...a) => seen.attempts.push(a), dead: (...a) => seen.dead.push(a) },
     writeLine: (line) => {
       if (line === 'boom') throw new Error('stdout is closed');
       seen.lines.push(line);
@@ -81,11 +81,11 @@ test('reports feed the undelivered count and the metrics; log records go to the 
   host.start();
   const t = threads[0]!;
   t.say({ type: 'ready' });
-  t.say({ type: 'report', settled: 3, inFlight: 2, attempts: [['hook', 'sent', 12], ['hook', 'retry', 30]], dead: ['hook'] });
+  t.say({ type: 'report', settled: 3, inFlight: 2, attempts: [['hook', 'sent', 12, false], ['hook', 'retry', 30, true]], dead: [['hook', false]] });
   assert.equal(seen.settled, 3);
   assert.equal(host.inFlight, 2);
-  assert.deepEqual(seen.attempts, [['hook', 'sent', 12], ['hook', 'retry', 30]]);
-  assert.deepEqual(seen.dead, ['hook']);
+  assert.deepEqual(seen.attempts, [['hook', 'sent', 12, false], ['hook', 'retry', 30, true]]);
+  assert.deepEqual(seen.dead, [['hook', false]]);
   t.say({ type: 'log', level: 'warn', fields: { method: 'hook' }, msg: 'delivery attempt failed; will retry' });
   assert.deepEqual(logs.at(-1), ['warn', 'delivery attempt failed; will retry', { method: 'hook' }]);
   t.say({ type: 'line', id: 7, line: '{"a":1}' });

@@ -61,8 +61,8 @@ export function createDeliveryHost(deps: DeliveryHostDeps): DeliveryHost {
       case 'report':
         if (msg.settled !== 0) deps.settled(msg.settled);
         inFlight = msg.inFlight;
-        for (const [method, outcome, ms] of msg.attempts) deps.observer.attempt(method, outcome, ms);
-        for (const method of msg.dead) deps.observer.dead(method);
+        for (const [method, outcome, ms, canary] of msg.attempts) deps.observer.attempt(method, outcome, ms, canary);
+        for (const [method, canary] of msg.dead) deps.observer.dead(method, canary);
         return;
       case 'log':
         logger[msg.level](msg.fields, msg.msg);

@@ -89,8 +89,8 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
   const opened = deps.openDatabase(init.databaseFile);
   // What happened since the last report, sent once per turn of the event loop at most.
   let settled = 0;
-  let attempts: [string, SendResult['outcome'], number][] = [];
-  let dead: string[] = [];
+  let attempts: [string, SendResult['outcome'], number, boolean][] = [];
+  let dead: [string, boolean][] = [];
   let reportArmed = false;
   const report = () => {
     reportArmed = false;
@@ -141,12 +141,12 @@ export function runDeliveryThread(init: DeliveryThreadInit, port: ThreadPort, de
       random: deps.random,
       logger,
       observer: {
-        attempt(method, outcome, latencyMs) {
-          attempts.push([method, outcome, latencyMs]);
+        attempt(method, outcome, latencyMs, canary) {
+          attempts.push([method, outcome, latencyMs, canary]);
           armReport();
         },
-        dead(method) {
-          dead.push(method);
+        dead(method, canary) {
+          dead.push([method, canary]);
           armReport();
         },
       },

@@ -7,7 +7,7 @@ import { silentLogger } from '../lib/logger.ts';
 import { Secret } from '../lib/secret.ts';
 import type { CanaryNotification, CanaryRunRow, CanaryRuns } from '../outbox/canary-runs.ts';
 import type { PingKind } from './ping.ts';
-import { createCanaryService, failureReason, type FailureReason } from './service.ts';
+import { createCanaryService, failureReason, INJECT_TIMEOUT_MS, type FailureReason } from './service.ts';
 
 const canary: CanaryConfig = {
   name: 'path',
@@ -34,7 +34,7 @@ function fakeRuns(rows: CanaryRunRow[] = []) {
   return { runs, saved, notifications };
 }
 
-function setup(opts: { rows?: CanaryRunRow[]; answer?: (req: HttpRequest) => HttpResponse | Error; deliveryReady?: () => boolean } = {}) {
+function setup(opts: { rows?: CanaryRunRow[]; answer?: (req: HttpRequest, signal?: AbortSignal) => HttpResponse | Error | Promise<HttpResponse>; deliveryReady?: () => boolean } = {}) {
   const clock = new FakeClock();
   const store = fakeRuns(opts.rows);
   const pings: { kind: PingKind; rid: string; body: string }[] = [];
@@ -52,9 +52,9 @@ function setup(opts: { rows?: CanaryRunRow[]; answer?: (req: HttpRequest) => Htt
       },
       stop() {},
     },
-    http: async (req) => {
+    http: async (req, signal) => {
       posts.push(req);
-      const a = opts.answer?.(req) ?? { status: 202, header: () => undefined, bodyExcerpt: JSON.stringify({ alarm_ids: [`alm_${posts.length}`], notification_ids: [`ntf_${posts.length}`] }) };
+      const a = (await opts.answer?.(req, signal)) ?? { status: 202, header: () => undefined, bodyExcerpt: JSON.stringify({ alarm_ids: [`alm_${posts.length}`], notification_ids: [`ntf_${posts.length}`] }) };
       if (a instanceof Error) throw a;
       return a;
     },
@@ -241,4 +241,23 @@ test('stopping while an injection is under way is no failure: the run stays inje
   assert.deepEqual(pings, ['start']);
   assert.equal(store.saved.get('r-stop')?.stage, 'injecting-firing');
   assert.equal(store.saved.get('r-stop')?.outcome, 'open');
+});
+
+test('an injection that gets no answer is cut off after INJECT_TIMEOUT_MS and fails the run, naming the wait', async () => {
+  const s = setup({
+    // A listener that takes the request and never answers: only the abort ends it.
+    answer: (_req, signal) => new Promise<HttpResponse>((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+  });
+  s.service.start();
+  s.clock.advance(0);
+  await s.settle();
+  assert.equal(s.posts.length, 1);
+  assert.deepEqual(s.pings.map((p) => p.kind), ['start'], 'nothing decided while the injection waits');
+  s.clock.advance(INJECT_TIMEOUT_MS);
+  await s.settle();
+  const fail = s.pings.find((p) => p.kind === 'fail');
+  assert.ok(fail, JSON.stringify(s.pings));
+  assert.match(fail.body, /injection failed: no answer within 10 s/);
+  assert.deepEqual(s.failures, ['injection']);
+  s.service.stop();
 });

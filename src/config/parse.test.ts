@@ -503,6 +503,8 @@ test('canaries: each error message, exactly', () => {
     [`canaries: { path: { methods: [log], ${ping}, labels: { "": x } } }`, 'canaries.path.labels.: must not be an empty name'],
     [`canaries: { path: { methods: [log], ${ping}, labels: { __proto__: x } } }`, 'canaries.path.labels.__proto__: is a reserved name and cannot be a label'],
     [`canaries: { path: { methods: [log], ${ping}, labels: [a] } }`, 'canaries.path.labels: must be a mapping'],
+    [`canaries: { path: { methods: [log], ${ping}, labels: { tocsin_canary: other } } }`, "canaries.path.labels.tocsin_canary: is set by tocsin on every canary alarm (the canary's name and its run id); choose another label"],
+    [`canaries: { path: { methods: [log], ${ping}, labels: { tocsin_canary_run: r1 } } }`, "canaries.path.labels.tocsin_canary_run: is set by tocsin on every canary alarm (the canary's name and its run id); choose another label"],
     [`canaries: { path: { methods: [log], ${ping}, intervall: 5s } }`, 'canaries.path.intervall: unknown field'],
     ['canaries: [path]', 'canaries: must be a mapping'],
   ];

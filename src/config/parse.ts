@@ -527,6 +527,9 @@ function buildCanaries(raw: RawConfig, methods: Record<string, MethodConfig>, se
     const path = ['canaries', name];
     checkMethodList([...path, 'methods'], c.methods, methods, issues, external);
     const pingUrl = secrets.read(path, c, 'ping_url', { required: true, check: (v) => checkHttpUrl(v) ?? checkPingUrl(v) });
+    for (const label of ['tocsin_canary', 'tocsin_canary_run']) {
+      if (Object.hasOwn(c.labels, label)) issues.add([...path, 'labels', label], 'is set by tocsin on every canary alarm (the canary\'s name and its run id); choose another label');
+    }
     return {
       name,
       intervalMs: c.interval,

@@ -16,10 +16,12 @@ import type { Claimed, Completion, DispatchLedger } from '../outbox/delivery.ts'
 import { decide } from './decide.ts';
 import { InflightLimit } from './limit.ts';
 import { TokenBucket } from './rate-limit.ts';
+import { CANARY_SOURCE } from '../domain/alarm.ts';
 
+/** `canary`: the notification is the heartbeat canary's (counted apart from the sources' notifications). */
 export interface DeliveryObserver {
-  attempt(method: string, outcome: SendResult['outcome'], latencyMs: number): void;
-  dead(method: string): void;
+  attempt(method: string, outcome: SendResult['outcome'], latencyMs: number, canary: boolean): void;
+  dead(method: string, canary: boolean): void;
 }
 
 export interface DispatcherDeps {
@@ -200,7 +202,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       record({ kind: 'release', n, ...attempt, error: SHUTDOWN });
       return;
     }
-    deps.observer?.attempt(n.method, result.outcome, attempt.latencyMs);
+    const canary = n.alarms[0]?.source === CANARY_SOURCE;
+    deps.observer?.attempt(n.method, result.outcome, attempt.latencyMs, canary);
     const limit = limitOf(n.method, s.concurrency);
     if (result.outcome === 'sent') limit.sent();
     else if (result.outcome === 'retry') limit.overloaded(at);
@@ -208,7 +211,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (d.kind === 'sent') record({ kind: 'sent', n, ...attempt, ...(result.outcome === 'sent' && result.remoteRefs && { remoteRefs: result.remoteRefs }) });
     else if (d.kind === 'retry') record({ kind: 'retry', n, ...attempt, nextAttemptAt: d.nextAttemptAt });
     else {
-      deps.observer?.dead(n.method);
+      deps.observer?.dead(n.method, canary);
       record({ kind: 'dead', n, ...attempt, reason: d.reason, permanent: d.permanent });
     }
     logOutcome(n, result, d.kind === 'dead' ? d.reason : undefined);

@@ -45,8 +45,8 @@ export type FromDeliveryThread =
       readonly type: 'report';
       readonly settled: number;
       readonly inFlight: number;
-      readonly attempts: readonly (readonly [method: string, outcome: SendResult['outcome'], latencyMs: number])[];
-      readonly dead: readonly string[];
+      readonly attempts: readonly (readonly [method: string, outcome: SendResult['outcome'], latencyMs: number, canary: boolean])[];
+      readonly dead: readonly (readonly [method: string, canary: boolean])[];
     }
   | { readonly type: 'log'; readonly level: LogLevel; readonly fields: Record<string, unknown>; readonly msg: string }
   /** A line for the `log` channel: the main thread writes it and answers line-written. */

@@ -10,6 +10,9 @@ export const STATUSES = ['firing', 'resolved'] as const;
 export type AlarmStatus = (typeof STATUSES)[number];
 
 /** The latest time a JavaScript Date can hold (epoch ms); later times are refused at ingest. */
+/** The source of the heartbeat canary's alarms (reserved: no configured source may take it). */
+export const CANARY_SOURCE = 'canary';
+
 export const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 /** JSON value whose 64-bit integers are already decimal strings (never lossy numbers). */

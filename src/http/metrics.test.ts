@@ -58,10 +58,10 @@ test('ingest: alarms by source and outcome; the old per-outcome names still coun
 
 test('delivery: notifications and attempts by method and outcome, latency per method, dead letters', async () => {
   const m = createMetrics(() => 0, silentLogger);
-  m.delivery.attempt('ops', 'sent', 40);
-  m.delivery.attempt('ops', 'retry', 2000);
-  m.delivery.attempt('pager', 'permanent', 10);
-  m.delivery.dead('pager');
+  m.delivery.attempt('ops', 'sent', 40, false);
+  m.delivery.attempt('ops', 'retry', 2000, false);
+  m.delivery.attempt('pager', 'permanent', 10, false);
+  m.delivery.dead('pager', false);
   m.invalidMethod('gone', 7);
   m.invalidMethod('gone', 0);
   assert.deepEqual(await samples(m, 'tocsin_notifications_total'), [
@@ -95,10 +95,10 @@ test('StatsD hears the same hooks, in monasca terms, with each method\'s channel
   m.rejected('zeebe', 1);
   m.lifecycleEnqueued(4);
   m.commit(8, 1.5);
-  m.delivery.attempt('ops', 'sent', 40);
-  m.delivery.attempt('mail', 'retry', 300);
-  m.delivery.attempt('removed', 'permanent', 5);
-  m.delivery.dead('removed');
+  m.delivery.attempt('ops', 'sent', 40, false);
+  m.delivery.attempt('mail', 'retry', 300, false);
+  m.delivery.attempt('removed', 'permanent', 5, false);
+  m.delivery.dead('removed', false);
   m.invalidMethod('removed', 3);
   assert.deepEqual(sink.calls, [
     ['alarmsFinished', 2], ['created', 3],
@@ -226,6 +226,47 @@ test('canary: after a restart the age starts from the stored last success, or fr
     'tocsin_canary_last_success_age_seconds{canary="stored"} 80',
   ]);
   assert.deepEqual(reads, ['stored', 'never'], 'the database is read once per canary');
+});
+
+test("the heartbeat canary's notifications are counted apart, never in the sources' counts nor StatsD", async () => {
+  const told: string[] = [];
+  const statsd = new Proxy({}, { get: (_t, name) => () => void told.push(String(name)) }) as never;
+  const m = createMetrics(() => 0, silentLogger, { statsd, methodType: () => 'webhook' });
+  m.ingest.accepted('canary', 1, 1);
+  m.delivery.attempt('sink', 'retry', 30, true);
+  m.delivery.attempt('sink', 'sent', 20, true);
+  m.delivery.dead('sink', true);
+  assert.deepEqual(await samples(m, 'tocsin_canary_notifications_total'), [
+    'tocsin_canary_notifications_total{method="sink",outcome="retry"} 1',
+    'tocsin_canary_notifications_total{method="sink",outcome="sent"} 1',
+    'tocsin_canary_notifications_total{method="sink",outcome="dead"} 1',
+  ]);
+  for (const name of ['tocsin_notifications_total', 'tocsin_delivery_attempts_total', 'tocsin_notifications_dead_total']) assert.deepEqual(await samples(m, name), [], name);
+  assert.deepEqual(await samples(m, 'tocsin_notifications_enqueued_total'), ['tocsin_notifications_enqueued_total 0']);
+  assert.deepEqual(await samples(m, 'tocsin_alarms_accepted_total'), ['tocsin_alarms_accepted_total{source="canary"} 1'], 'the alarm is counted, under source="canary"');
+  assert.deepEqual(told, [], 'nothing of the canary goes to StatsD');
+});
+
+test('canary: run latency, failures by reason, ping errors and skipped runs, per canary', async () => {
+  const m = createMetrics(() => 0, silentLogger);
+  const canary = canaryMetrics(m.registry, () => 0);
+  canary.succeeded('main', 1500, 10_000);
+  canary.succeeded('main', 200, 20_000);
+  canary.failed('main', 'max_latency');
+  canary.failed('main', 'dead');
+  canary.failed('main', 'dead');
+  canary.pingFailed('main', 'start');
+  canary.skipped('main');
+  const text = await m.registry.metrics();
+  assert.match(text, /^tocsin_canary_run_seconds_count\{canary="main"\} 2$/m);
+  assert.match(text, /^tocsin_canary_run_seconds_sum\{canary="main"\} 1\.7$/m);
+  assert.match(text, /^tocsin_canary_run_seconds_bucket\{le="0.25",canary="main"\} 1$/m);
+  assert.deepEqual(await samples(m, 'tocsin_canary_failures_total'), [
+    'tocsin_canary_failures_total{canary="main",reason="max_latency"} 1',
+    'tocsin_canary_failures_total{canary="main",reason="dead"} 2',
+  ]);
+  assert.deepEqual(await samples(m, 'tocsin_canary_ping_errors_total'), ['tocsin_canary_ping_errors_total{canary="main",kind="start"} 1']);
+  assert.deepEqual(await samples(m, 'tocsin_canary_runs_skipped_total'), ['tocsin_canary_runs_skipped_total{canary="main"} 1']);
 });
 
 // ---- GET /metrics -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import type { IngestObserver } from '../ingest/accept.ts';
 import type { DeliveryObserver } from '../dispatch/dispatcher.ts';
 import type { Logger } from '../lib/logger.ts';
 import { coerceError } from '../lib/errors.ts';
+import { CANARY_SOURCE } from '../domain/alarm.ts';
 
 /**
  * The same events in monasca-notification's terms (its StatsD names: app/statsd). `type` is a method's
@@ -110,6 +111,12 @@ export function createMetrics(pending: () => number, logger: Logger, opts: Metri
   const notifications = new Counter({
     name: 'tocsin_notifications_total', help: 'Notifications that left the outbox, by method and outcome: sent, dead', labelNames: ['method', 'outcome'], registers: r,
   });
+  const canaryNotifications = new Counter({
+    name: 'tocsin_canary_notifications_total',
+    help: "The heartbeat canary's delivery attempts and dead letters, by method and outcome (kept out of the sources' counts)",
+    labelNames: ['method', 'outcome'],
+    registers: r,
+  });
   const invalid = new Counter({
     name: 'tocsin_notifications_invalid_method_total', help: 'Notifications left waiting for a method that is no longer configured', labelNames: ['method'], registers: r,
   });
@@ -150,6 +157,8 @@ export function createMetrics(pending: () => number, logger: Logger, opts: Metri
       accepted(source, alarms, n) {
         accepted.inc({ source }, alarms);
         ingested.inc({ source, outcome: 'accepted' }, alarms);
+        // The canary's are counted under source="canary" above and in tocsin_canary_notifications_total.
+        if (source === CANARY_SOURCE) return;
         enqueued.inc(n);
         tell((s) => {
           s.alarmsFinished(alarms);
@@ -173,7 +182,12 @@ export function createMetrics(pending: () => number, logger: Logger, opts: Metri
       },
     },
     delivery: {
-      attempt(method, outcome, latencyMs) {
+      attempt(method, outcome, latencyMs, canary) {
+        // The heartbeat canary's notifications are counted apart: they do not inflate the sources' counts.
+        if (canary) {
+          canaryNotifications.inc({ method, outcome });
+          return;
+        }
         attempts.inc({ method, outcome });
         latency.observe({ method }, latencyMs / 1000);
         if (outcome === 'sent') notifications.inc({ method, outcome: 'sent' });
@@ -184,7 +198,11 @@ export function createMetrics(pending: () => number, logger: Logger, opts: Metri
           else s.sentFailed(type);
         });
       },
-      dead(method) {
+      dead(method, canary) {
+        if (canary) {
+          canaryNotifications.inc({ method, outcome: 'dead' });
+          return;
+        }
         dead.inc({ method });
         notifications.inc({ method, outcome: 'dead' });
       },

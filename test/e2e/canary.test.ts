@@ -340,6 +340,10 @@ for (const target of RELAY_TARGETS) {
     // The canary's alarms are counted under their own source.
     const metrics = await (await fetch(`${h.relay().baseUrl}/metrics`)).text();
     assert.match(metrics, /^tocsin_alarms_accepted_total\{[^}]*source="canary"[^}]*\} [1-9]/m, 'canary alarms counted under source="canary"');
+    // Their notifications too, apart: the sources' delivery counts are not inflated by them.
+    assert.match(metrics, /^tocsin_canary_notifications_total\{method="sink",outcome="sent"\} [1-9]/m, 'canary notifications counted apart');
+    assert.doesNotMatch(metrics, /^tocsin_(notifications_total|delivery_attempts_total)\{method="sink"/m, 'not in the per-method counts of the sources');
+    assert.doesNotMatch(metrics, /^tocsin_notifications_enqueued_total [1-9]/m, 'nor in the enqueued count (no source alarm yet)');
 
     // An ordinary alarm still needs the source's token, and goes by the routes (to ops only).
     const denied = await fetch(`${h.relay().baseUrl}/v1/alarms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x","severity":"info"}' });

@@ -43,7 +43,9 @@ for (const threaded of [false, true]) {
       await h.cleanup();
       await sink.close();
     });
-    assert.equal((await h.post('/v1/alarms', alarm('before'))).status, 202);
+    const first = await h.post('/v1/alarms', alarm('before'));
+    assert.equal(first.status, 202);
+    const firstId = (first.json as { alarm_ids: string[] }).alarm_ids[0]!;
 
     const other = new Database(h.dbFile);
     other.exec('BEGIN EXCLUSIVE');
@@ -62,6 +64,10 @@ for (const threaded of [false, true]) {
       return ready.status === 503 && ready.json?.checks?.database === 'database locked by another process';
     });
     assert.equal((await h.get('/metrics')).status, 200);
+    // Requests that only read answer too (a WAL reader does not wait for the writer's lock).
+    const read = await h.get(`/v1/alarms/${firstId}`);
+    assert.equal(read.status, 200, read.text);
+    assert.equal((await h.get('/v1/alarms?state=firing')).status, 200);
     assert.equal(await state(waiting), 'pending', 'the POST is answered only once its alarm is committed');
 
     other.exec('ROLLBACK');
